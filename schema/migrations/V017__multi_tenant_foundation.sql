@@ -148,6 +148,18 @@ COMMENT ON FUNCTION app.current_user_id() IS 'The verified user of this transact
 GRANT EXECUTE ON FUNCTION app.current_tenant_id(), app.current_user_id()
     TO legal_app, legal_readonly, legal_auditor;
 
+-- Maintenance sessions (a superuser or the migrator logged in as itself; session_user cannot be
+-- changed by SET ROLE) may act across tenants through owner functions, e.g. audit triggers
+-- firing while provisioning tenants. The application's session_user is never privileged.
+CREATE FUNCTION app_private.privileged_session()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce((SELECT rolsuper OR rolname = 'legal_migrator' FROM pg_roles
+                       WHERE rolname = session_user), false) $$;
+COMMENT ON FUNCTION app_private.privileged_session() IS
+    'True only for a superuser or legal_migrator login: maintenance through owner functions.';
+
 -- ---------------------------------------------------------------------------------------------
 -- The RLS pattern every tenant table follows, applied by one procedure so that no table can
 -- get it half right: ENABLE + FORCE RLS; one policy per command for the application, named
@@ -181,6 +193,8 @@ AS $$
 DECLARE
     v_name text := (SELECT relname FROM pg_class WHERE oid = p_table);
     v_tenant text := '(tenant_id = (SELECT app.current_tenant_id()))';
+    v_owner text := '(tenant_id = (SELECT app.current_tenant_id())'
+                    ' OR (SELECT app_private.privileged_session()))';
     v_live text := '';
     v_business boolean;
 BEGIN
@@ -206,7 +220,7 @@ BEGIN
     EXECUTE format('CREATE POLICY %I ON %s FOR DELETE TO legal_app USING (%s)',
                    v_name || '_delete_tenant', p_table, v_tenant);
     EXECUTE format('CREATE POLICY %I ON %s FOR ALL TO legal_owner USING (%s) WITH CHECK (%s)',
-                   v_name || '_all_owner', p_table, v_tenant, v_tenant);
+                   v_name || '_all_owner', p_table, v_owner, v_owner);
     EXECUTE format('COMMENT ON POLICY %I ON %s IS %L', v_name || '_select_tenant', p_table,
                    'Rows of the verified tenant' || CASE WHEN v_business
                    THEN ', soft-deleted rows hidden' ELSE '' END || '.');
@@ -217,7 +231,8 @@ BEGIN
     EXECUTE format('COMMENT ON POLICY %I ON %s IS %L', v_name || '_delete_tenant', p_table,
                    'Only rows of the verified tenant.');
     EXECUTE format('COMMENT ON POLICY %I ON %s IS %L', v_name || '_all_owner', p_table,
-                   'SECURITY DEFINER functions (run as owner) stay inside the verified tenant.');
+                   'SECURITY DEFINER functions (run as owner) stay inside the verified tenant, '
+                   'except in a maintenance session (superuser or migrator login).');
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p_table);
     IF p_privileges <> '' THEN
         EXECUTE format('GRANT %s ON %s TO legal_app', p_privileges, p_table);
@@ -294,7 +309,8 @@ CREATE POLICY tenants_select_tenant ON app.tenants FOR SELECT TO legal_app, lega
     USING (id = (SELECT app.current_tenant_id()));
 COMMENT ON POLICY tenants_select_tenant ON app.tenants IS 'A tenant sees only its own firm.';
 CREATE POLICY tenants_all_owner ON app.tenants FOR ALL TO legal_owner
-    USING (id = (SELECT app.current_tenant_id())) WITH CHECK (id = (SELECT app.current_tenant_id()));
+    USING (id = (SELECT app.current_tenant_id()) OR (SELECT app_private.privileged_session()))
+    WITH CHECK (id = (SELECT app.current_tenant_id()) OR (SELECT app_private.privileged_session()));
 COMMENT ON POLICY tenants_all_owner ON app.tenants IS 'Owner functions stay inside the tenant.';
 REVOKE ALL ON app.tenants FROM PUBLIC;
 GRANT SELECT ON app.tenants TO legal_app, legal_readonly;
