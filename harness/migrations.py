@@ -106,12 +106,14 @@ class Migrator:
         limit = self._target(target)
         with self._locked() as conn:
             self._require_valid(conn, allow_pending=True)
-            applied = self._applied_versions(conn)
+            history = self._history(conn)
+            applied = set(effective_versions(history))
             top = max(applied, default=None)
             done: list[Outcome] = []
             for script in self.scripts.versioned:
                 assert script.version is not None
-                if script.version in applied or (limit and script.version > limit):
+                if (script.version in applied or (limit and script.version > limit)
+                        or _below_baseline(script.version, history)):
                     continue
                 if top is not None and script.version < top:
                     raise ValidationError(
@@ -204,8 +206,7 @@ class Migrator:
         for row in self._history(conn):
             if row.version is None and row.success:
                 last[row.script] = row.checksum
-        return [s for s in self.scripts.repeatable if last.get(s.script, 0) != s.checksum
-                or s.script not in last]
+        return [s for s in self.scripts.repeatable if last.get(s.script) != s.checksum]
 
     def _validate(self, conn: psycopg.Connection[tuple[object, ...]]) -> Report:
         history = self._history(conn)
@@ -310,7 +311,8 @@ def build_info(scripts: ScriptSet, history: list[HistoryRow]) -> list[InfoRow]:
         assert script.version is not None
         row = applied.get(script.version)
         if row is not None:
-            state = "Success" if row.checksum == script.checksum else "Checksum drift"
+            state = ("Baseline" if row.type == "BASELINE"
+                     else "Success" if row.checksum == script.checksum else "Checksum drift")
             rows.append(InfoRow(script.version.text, script.description, row.type, state,
                                 row.checksum, row.installed_on, row.execution_time))
         else:

@@ -82,6 +82,7 @@ def find_bindir(explicit: str | None = None) -> Path:
             out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
             candidates.append(Path(out.stdout.strip()))
     candidates.append(DEFAULT_BINDIR)
+    candidates = list(dict.fromkeys(candidates))
     for bindir in candidates:
         if _is_pg15_bindir(bindir):
             return bindir
@@ -378,14 +379,14 @@ def provision(settings: Settings) -> Iterator[Server]:
 @contextlib.contextmanager
 def _container() -> Iterator[Server]:
     try:
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
     except ImportError as exc:
         raise DockerUnavailableError(
             "container mode needs the testcontainers package",
             hint='pip install -e ".[test]", or use the embedded mode or --dsn',
         ) from exc
-    container = PostgresContainer("postgres:15", driver=None)
     try:
+        container = PostgresContainer("postgres:15", driver=None)
         container.start()
     except Exception as exc:  # docker.errors.DockerException and friends
         raise DockerUnavailableError(
@@ -417,4 +418,5 @@ def drop_database(server: Server, name: str) -> None:
     from psycopg import sql
 
     with connect(server.admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        stmt = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        conn.execute(stmt)

@@ -1,0 +1,22 @@
+"""nox sessions. `tests` and `lint` now; isolation, bench, report and gate arrive with the
+issues that give them real work (no empty sessions)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """The test suite of the harness and the schema (the README's test command)."""
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff over everything, mypy strict over harness/."""
+    session.run("ruff", "check", ".")
+    session.run("mypy")

@@ -1,0 +1,60 @@
+"""The console script end to end: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.postgres import Server, create_database, free_port
+
+
+def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def test_run_migrates_embedded_cluster_and_leaves_no_server() -> None:
+    before = subprocess.run(["pgrep", "-f", "harness-pg-"], capture_output=True, text=True)
+    result = _harness("run")
+    assert result.returncode == 0, result.stderr
+    assert "V017__multi_tenant_foundation.sql" in result.stdout
+    assert "flyway_schema_history" in result.stdout and "validate: ok" in result.stdout
+    after = subprocess.run(["pgrep", "-f", "harness-pg-"], capture_output=True, text=True)
+    assert set(after.stdout.split()) <= set(before.stdout.split()), "a server was left running"
+
+
+def test_missing_binaries_exit_2_one_line() -> None:
+    result = _harness("migrate", "--pg-bin", "/nonexistent/bin")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no PostgreSQL 15 server binaries" in lines[0]
+
+
+def test_unreachable_dsn_exit_2() -> None:
+    result = _harness("info", "--dsn", f"host=127.0.0.1 port={free_port()} dbname=x")
+    assert result.returncode == 2
+    assert result.stderr.startswith("harness: error: could not connect")
+
+
+def test_malformed_migration_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "V1_oops.sql").write_text("SELECT 1;")
+    result = _harness("validate", "--migrations", str(tmp_path))
+    assert result.returncode == 2 and "malformed migration file name" in result.stderr
+
+
+def test_validate_against_dsn_reports_drift(harness_server: Server, tmp_path: Path) -> None:
+    dsn = create_database(harness_server, "cli_drift")
+    (tmp_path / "V1__a.sql").write_text("CREATE TABLE a (id int);")
+    assert _harness("migrate", "--dsn", dsn, "--migrations", str(tmp_path)).returncode == 0
+    (tmp_path / "V1__a.sql").write_text("CREATE TABLE a (id bigint);")
+    result = _harness("validate", "--dsn", dsn, "--migrations", str(tmp_path))
+    assert result.returncode == 1 and "checksum drift" in result.stdout
+    result = _harness("migrate", "--dsn", dsn, "--migrations", str(tmp_path))
+    assert result.returncode == 2 and "validation failed" in result.stderr
+
+
+def test_help_for_every_command() -> None:
+    for command in ("run", "migrate", "undo", "validate", "info", "baseline"):
+        result = _harness(command, "--help")
+        assert result.returncode == 0 and "--dsn" in result.stdout
