@@ -40,6 +40,7 @@ import hashlib
 import hmac
 import os
 import string
+import struct
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from psycopg import sql
 
-from harness.errors import CryptoError
+from harness.errors import CryptoError as CryptoError  # re-exported: all crypto errors here
 
 CIPHERTEXT_VERSION = 1
 KEY_ID_LEN = 16
@@ -70,6 +71,7 @@ DEFAULT_KEY_TABLE = "app.tenant_keys"
 KEK_ENV_VAR = "HARNESS_KEK"
 
 _VERSION_BYTE = bytes([CIPHERTEXT_VERSION])
+_PACK_LEN = struct.Struct(">I").pack  # 4-byte big-endian length prefix of each AAD part
 _WRAP_VERSION = b"\x01"
 _WRAPPED_LEN = 1 + NONCE_LEN + DEK_LEN + TAG_LEN  # 61
 _KEK_HINT = "generate a KEK with `openssl rand -base64 32` (or `openssl rand -hex 32`)"
@@ -135,13 +137,14 @@ def field_aad(tenant_id: TenantId, table: str, column: str, row_id: RowId) -> by
     ``int`` objects (canonical) rather than strings of varying case.
     """
     parts = (str(_as_uuid(tenant_id, "tenant_id")), table, column, str(row_id))
-    out = bytearray()
-    for name, part in zip(("tenant_id", "table", "column", "row_id"), parts, strict=True):
-        if not part:
-            raise CryptoError(f"field AAD part {name} is empty", hint="pass the real name or id")
+    if not all(parts):
+        name = ("tenant_id", "table", "column", "row_id")[parts.index("")]
+        raise CryptoError(f"field AAD part {name} is empty", hint="pass the real name or id")
+    out: list[bytes] = []
+    for part in parts:
         data = part.encode()
-        out += len(data).to_bytes(4, "big") + data
-    return bytes(out)
+        out += (_PACK_LEN(len(data)), data)
+    return b"".join(out)
 
 
 @lru_cache(maxsize=4096)
@@ -450,8 +453,10 @@ class Keyring:
         """Re-wrap every DEK row under ``new_provider``'s KEK; return the rows re-wrapped.
 
         Data is untouched. Rows already under the new KEK are skipped, so an interrupted
-        rotation can be re-run. Afterwards this keyring uses ``new_provider``.
+        rotation can be re-run. Afterwards this keyring uses ``new_provider``. Needs a role that
+        row level security does not filter (it must see every tenant's keys).
         """
+        self._require_all_rows("rotate_kek")
         query = self._sql(
             "SELECT tenant_id, key_id, wrapped_key, kek_id FROM {table}"
             " ORDER BY tenant_id, key_id FOR UPDATE"
@@ -472,6 +477,16 @@ class Keyring:
                 cur.executemany(update, updates)
         self._provider = new_provider
         return len(updates)
+
+    def _require_all_rows(self, operation: str) -> None:
+        name = self._table.as_string(self._conn)
+        row = self._conn.execute("SELECT row_security_active(%s::regclass)", (name,)).fetchone()
+        if row is None or row[0]:
+            raise CryptoError(
+                f"{operation} must see every tenant's keys, but row level security filters "
+                f"{self._table_name} for the current role",
+                hint="run it as the key administrator (superuser or a BYPASSRLS role)",
+            )
 
     def shred(self, tenant_id: TenantId) -> int:
         """Delete every DEK of the tenant (crypto-shredding); return the rows deleted."""
