@@ -1,0 +1,1 @@
+"""Realistic Japanese legal data for the harness: domain primitives, generators and loader."""
