@@ -110,6 +110,8 @@ BEGIN
             app_private.secret_hash(v_r_secret), now() + p_refresh_ttl);
     session_token := concat_ws('.', 's1', p_tenant, v_session, v_s_secret);
     refresh_token := concat_ws('.', 'r1', p_tenant, v_refresh, v_r_secret);
+    -- The caller gets tokens, not this tenant's context.
+    PERFORM app_private.sign_context(NULL, NULL);
     RETURN NEXT;
 END
 $$;

@@ -15,6 +15,22 @@ BEGIN
 END
 $$;
 
+-- Statement texts and statistics are database-wide: never for PUBLIC (so not for legal_app,
+-- which has USAGE on the extensions schema for pg_trgm).
+DO $$
+BEGIN
+    IF to_regclass('extensions.pg_stat_statements') IS NOT NULL THEN
+        REVOKE ALL ON extensions.pg_stat_statements, extensions.pg_stat_statements_info
+            FROM PUBLIC;
+        REVOKE EXECUTE ON FUNCTION extensions.pg_stat_statements(boolean),
+            extensions.pg_stat_statements_info() FROM PUBLIC;
+        GRANT SELECT ON extensions.pg_stat_statements TO legal_auditor, legal_migrator;
+        GRANT EXECUTE ON FUNCTION extensions.pg_stat_statements(boolean)
+            TO legal_auditor, legal_migrator;
+    END IF;
+END
+$$;
+
 SET LOCAL ROLE legal_owner;
 
 -- Case list: a tenant's open cases, newest activity first, one page.
