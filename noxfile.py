@@ -20,3 +20,10 @@ def lint(session: nox.Session) -> None:
     """ruff over everything, mypy strict over harness/."""
     session.run("ruff", "check", ".")
     session.run("mypy")
+
+
+@nox.session(python=False)
+def report(session: nox.Session) -> None:
+    """Rebuild report.html and junit.xml of the newest run from reports/<run-id>/results.json
+    (no database). `nox -s report -- --all` rebuilds every run; `-- --run ID` one of them."""
+    session.run("python", "-m", "harness.cli", "report", *session.posargs)

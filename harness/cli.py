@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 findings or failed validation, 2 usage/environment erro
 from __future__ import annotations
 
 import contextlib
+import importlib
 import signal
 import sys
 import time
@@ -83,7 +84,29 @@ def _target_db(settings: Settings) -> Iterator[tuple[Server, str]]:
             yield server, create_database(server, "harness")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Commands of the layers above the engine (scan, attack, report, ...) are imported only
+    when named, so that ``harness.cli`` imports nothing from them at load time (click's
+    documented lazy-loading pattern)."""
+
+    lazy: dict[str, str] = {
+        "report": "report.cli:report",
+        "schema-doc": "report.cli:schema_doc",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attr = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="harness")
 def main() -> None:
     """Tenant-isolation and performance test harness for PostgreSQL 15."""
