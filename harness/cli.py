@@ -90,6 +90,7 @@ class LazyGroup(click.Group):
     documented lazy-loading pattern)."""
 
     lazy: dict[str, str] = {
+        "scan": "harness.cli_scan:scan",
         "report": "report.cli:report",
         "schema-doc": "report.cli:schema_doc",
     }
