@@ -1,7 +1,8 @@
-"""nox sessions. `tests` and `lint` now; isolation, bench, report and gate arrive with the
-issues that give them real work (no empty sessions)."""
+"""nox sessions: tests, lint, isolation, report (bench and gate arrive with their issues)."""
 
 from __future__ import annotations
+
+import os
 
 import nox
 
@@ -27,3 +28,12 @@ def report(session: nox.Session) -> None:
     """Rebuild report.html and junit.xml of the newest run from reports/<run-id>/results.json
     (no database). `nox -s report -- --all` rebuilds every run; `-- --run ID` one of them."""
     session.run("python", "-m", "harness.cli", "report", *session.posargs)
+
+
+@nox.session(python=False)
+def isolation(session: nox.Session) -> None:
+    """Cross-tenant attacks on the shipped schema: reports/isolation/{junit.xml,results.json}.
+    HYPOTHESIS_PROFILE=nightly for far more examples."""
+    session.run("python", "-m", "pytest", "scenarios/isolation", "-q",
+                "--junitxml", "reports/isolation/junit.xml", *session.posargs,
+                env={"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")})

@@ -91,6 +91,7 @@ class LazyGroup(click.Group):
 
     lazy: dict[str, str] = {
         "scan": "harness.cli_scan:scan",
+        "attack": "harness.cli_attack:attack",
         "report": "report.cli:report",
         "schema-doc": "report.cli:schema_doc",
     }

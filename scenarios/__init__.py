@@ -1,0 +1,1 @@
+"""Attack and benchmark scenarios, written as pytest tests over the harness fixtures."""

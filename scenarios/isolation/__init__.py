@@ -1,0 +1,1 @@
+"""Cross-tenant isolation attacks on the shipped schema (``nox -s isolation``)."""
