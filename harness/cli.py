@@ -10,7 +10,6 @@ import contextlib
 import importlib
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
@@ -90,6 +89,8 @@ class LazyGroup(click.Group):
     documented lazy-loading pattern)."""
 
     lazy: dict[str, str] = {
+        "run": "gate.run:run",
+        "generate": "datasets.cli:generate",
         "scan": "harness.cli_scan:scan",
         "attack": "harness.cli_attack:attack",
         "report": "report.cli:report",
@@ -112,26 +113,6 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="harness")
 def main() -> None:
     """Tenant-isolation and performance test harness for PostgreSQL 15."""
-
-
-@main.command()
-@_common
-@_guarded
-def run(**params: Any) -> None:
-    """The main job: provision PostgreSQL, migrate, and report the schema status."""
-    settings = _settings(params)
-    started = time.perf_counter()
-    with _target_db(settings) as (server, dsn):
-        migrator = Migrator(dsn, settings.migrations)
-        outcomes = migrator.migrate()
-        _print_outcomes(outcomes)
-        _print_info(migrator.info())
-        report = migrator.validate()
-    verdict = "ok" if report.ok else "FAILED"
-    console.print(f"PostgreSQL {server.version} ({server.kind}); "
-                  f"{len(outcomes)} migration(s) applied; validate: {verdict}; "
-                  f"wall time {time.perf_counter() - started:.2f} s")
-    sys.exit(0 if report.ok else 1)
 
 
 @main.command()

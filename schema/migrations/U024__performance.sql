@@ -6,6 +6,20 @@ DROP FUNCTION app.dashboard_monthly_billing(date, date);
 DROP FUNCTION app.dashboard_case_counts();
 DROP MATERIALIZED VIEW app_private.mv_monthly_billing;
 DROP MATERIALIZED VIEW app_private.mv_case_counts;
+DO $$
+DECLARE
+    r record;
+BEGIN
+    -- V024 set statistics targets of 0 (hide_statistics): back to the default (-1).
+    FOR r IN SELECT a.attrelid::regclass AS rel, a.attname FROM pg_attribute a
+               JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'app' AND a.attstattarget = 0 AND a.attnum > 0
+                AND NOT c.relispartition LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', r.rel, r.attname);
+    END LOOP;
+END
+$$;
+DROP PROCEDURE app_private.hide_statistics(regclass, text[]);
 DROP INDEX app.invoices_status_idx;
 DROP INDEX app.time_entries_unbilled_idx;
 DROP INDEX app.documents_case_updated_idx;

@@ -63,6 +63,47 @@ CREATE INDEX invoices_status_idx ON app.invoices (tenant_id, status, issue_date 
     WHERE deleted_at IS NULL;
 
 -- ---------------------------------------------------------------------------------------------
+-- Planner statistics are database-wide: the row estimates of EXPLAIN use another tenant's most
+-- common values even under RLS, so a tenant could probe whether a name or title exists at a
+-- firm it cannot read (found by the attack suite, ATK023). Identifying free text gets no
+-- statistics (target 0): estimates for it no longer depend on any tenant's values. Searches on
+-- these columns use the trigram/full-text indexes, whose plans do not need them.
+-- ---------------------------------------------------------------------------------------------
+CREATE PROCEDURE app_private.hide_statistics(p_table regclass, p_columns text[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_column text;
+BEGIN
+    FOREACH v_column IN ARRAY p_columns LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', p_table, v_column);
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE app_private.hide_statistics(regclass, text[]) IS
+    'Collect no planner statistics for identifying columns (cross-tenant estimate oracle).';
+CALL app_private.hide_statistics('app.users', '{email,display_name,name_kana,bar_number}');
+CALL app_private.hide_statistics('app.clients', '{name,name_kana,name_normalized,corporate_number,'
+                                                'postal_code,address,phone,email}');
+CALL app_private.hide_statistics('app.parties', '{name,name_kana,name_normalized,corporate_number,'
+                                                'postal_code,address,phone,note}');
+CALL app_private.hide_statistics('app.contacts', '{name,name_kana,department,title,phone,email}');
+CALL app_private.hide_statistics('app.cases', '{title,case_number,number,economic_benefit}');
+CALL app_private.hide_statistics('app.conflict_checks', '{query_name,query_normalized}');
+CALL app_private.hide_statistics('app.hearings', '{court_room,note}');
+CALL app_private.hide_statistics('app.deadlines', '{note}');
+CALL app_private.hide_statistics('app.documents', '{title,doc_number,number_label}');
+CALL app_private.hide_statistics('app.document_versions', '{storage_key,extracted_text}');
+CALL app_private.hide_statistics('app.expenses', '{description,receipt_key}');
+CALL app_private.hide_statistics('app.fee_agreements', '{note}');
+CALL app_private.hide_statistics('app.invoices', '{void_reason,note}');
+CALL app_private.hide_statistics('app.invoice_lines', '{description}');
+CALL app_private.hide_statistics('app.payments', '{note}');
+CALL app_private.hide_statistics('app.time_entries', '{description,amount_yen,rate_yen}');
+CALL app_private.hide_statistics('app.trust_ledger', '{description}');
+
+-- ---------------------------------------------------------------------------------------------
 -- Dashboards. Materialized views cannot carry RLS, so they live in app_private (never granted)
 -- and are read only through SECURITY DEFINER functions that filter by the verified tenant.
 -- ---------------------------------------------------------------------------------------------

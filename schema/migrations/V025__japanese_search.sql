@@ -512,3 +512,8 @@ COMMENT ON FUNCTION app.search_documents(text, text, uuid, text, date, date, int
     'are used under RLS; never takes a tenant id. Logs every call to app.search_log.';
 GRANT EXECUTE ON FUNCTION app.search_documents(text, text, uuid, text, date, date, integer,
                                                real, uuid, integer) TO legal_app;
+
+-- No planner statistics for identifying text (cross-tenant estimate oracle; see V024).
+CALL app_private.hide_statistics('app.search_documents',
+                                 '{title,case_number,party_names,search_text}');
+CALL app_private.hide_statistics('app.search_log', '{query,normalized_query}');

@@ -413,3 +413,10 @@ CREATE TRIGGER messages_delete_guard BEFORE DELETE OR UPDATE OF deleted_at ON ap
     FOR EACH ROW EXECUTE FUNCTION app_private.communications_delete_guard();
 CREATE TRIGGER message_attachments_delete_guard BEFORE DELETE ON app.message_attachments
     FOR EACH ROW EXECUTE FUNCTION app_private.communications_delete_guard();
+
+-- No planner statistics for identifying text (cross-tenant estimate oracle; see V024).
+CALL app_private.hide_statistics('app.communication_threads', '{subject}');
+CALL app_private.hide_statistics('app.messages', '{body}');
+CALL app_private.hide_statistics('app.message_participants', '{address}');
+CALL app_private.hide_statistics('app.email_messages', '{message_id,in_reply_to}');
+CALL app_private.hide_statistics('app.legal_holds', '{reason}');
