@@ -834,7 +834,7 @@ CASE_LIST = ("SELECT c.id, c.title, c.status FROM app.cases c"
              " ORDER BY c.opened_on DESC, c.id LIMIT 50")
 
 
-@pytest.mark.slow  # timing at 10k grants: run with -m slow; the CI budget is in scenarios/performance
+@pytest.mark.slow  # timing at 10k grants (-m slow); CI budgets live in scenarios/performance
 def test_has_permission_p95_at_10k_grants(harness_db: Conn, tenant_pair: Pair,
                                           as_tenant: AsTenant) -> None:
     a = tenant_pair[0]
