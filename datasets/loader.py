@@ -11,7 +11,7 @@ with a maintenance session), which is the loader's connection.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,16 @@ class Batch:
     table: str
     columns: Sequence[str]
     rows: Iterable[Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """SQL run inside a tenant's transaction between batches (rows derived in the database,
+    such as a search index built from loaded documents); ``run`` returns the rows it wrote,
+    counted for ``table``."""
+
+    table: str
+    run: Callable[[psycopg.Connection[Any]], int]
 
 
 @dataclass(slots=True)
@@ -72,16 +82,29 @@ def copy_batch(conn: psycopg.Connection[Any], batch: Batch) -> int:
     return count
 
 
-def load_tenant(conn: psycopg.Connection[Any], label: str, batches: Iterable[Batch],
-                stats: LoadStats) -> None:
-    """Load every batch of one tenant in one transaction, or nothing."""
+def load_tenant(conn: psycopg.Connection[Any], label: str, batches: Iterable[Batch | Step],
+                stats: LoadStats, on_rows: Callable[[str, int], None] | None = None) -> None:
+    """Load every batch of one tenant in one transaction, or nothing.
+
+    Time spent producing a batch (``batches`` may be a lazy generator) counts for its table,
+    so the per-table rates are end to end. ``on_rows(table, rows)`` reports progress.
+    """
     try:
         with conn.transaction():
             conn.execute("SET LOCAL session_replication_role = replica")
-            for batch in batches:
+            items = iter(batches)
+            while True:
                 started = time.perf_counter()
-                rows = copy_batch(conn, batch)
-                stats.add(batch.table, rows, time.perf_counter() - started)
+                item = next(items, None)
+                if item is None:
+                    break
+                if isinstance(item, Step):
+                    rows = item.run(conn)
+                else:
+                    rows = copy_batch(conn, item)
+                stats.add(item.table, rows, time.perf_counter() - started)
+                if on_rows is not None:
+                    on_rows(item.table, rows)
     except psycopg.Error as exc:
         detail = exc.diag.message_primary or type(exc).__name__
         raise LoadError(
@@ -95,6 +118,9 @@ def indexes_deferred(conn: psycopg.Connection[Any], tables: Sequence[str]) -> It
     """Drop secondary indexes of ``tables``; rebuild them and ANALYZE after.
 
     Unique indexes stay: they enforce rules during the load and foreign keys may rely on them.
+    The index of a partitioned table is dropped with its partitions' indexes and recreated on
+    the parent without ONLY (``pg_get_indexdef`` says ``ON ONLY``, which would recreate an
+    invalid parent index and none on the partitions).
     """
     rows = conn.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
@@ -110,7 +136,7 @@ def indexes_deferred(conn: psycopg.Connection[Any], tables: Sequence[str]) -> It
     finally:
         with conn.transaction():
             for _name, definition in rows:
-                conn.execute(definition)
+                conn.execute(definition.replace(" ON ONLY ", " ON ", 1))
         for table in tables:
             conn.execute(sql.SQL("ANALYZE {}").format(_qualified(table)))
             conn.commit()

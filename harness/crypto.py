@@ -155,15 +155,33 @@ def _aead(dek: bytes) -> AESGCM:
     return AESGCM(dek)
 
 
-def encrypt_value(dek: bytes, key_id: UUID | bytes, aad: bytes, plaintext: str | bytes) -> bytes:
-    """Encrypt ``plaintext`` (a str as UTF-8) under ``dek``; see the module docs for the layout."""
+def _check_nonce(nonce: bytes | None) -> bytes:
+    """A fresh random nonce, or the caller's (which must be ``NONCE_LEN`` bytes)."""
+    if nonce is None:
+        return os.urandom(NONCE_LEN)
+    if len(nonce) != NONCE_LEN:
+        raise CryptoError(f"a nonce must be {NONCE_LEN} bytes, got {len(nonce)}")
+    return nonce
+
+
+def encrypt_value(dek: bytes, key_id: UUID | bytes, aad: bytes, plaintext: str | bytes,
+                  *, nonce: bytes | None = None) -> bytes:
+    """Encrypt ``plaintext`` (a str as UTF-8) under ``dek``; see the module docs for the layout.
+
+    ``nonce`` exists only for reproducible test data: the dataset generator must write
+    byte-identical ciphertext for the same seed, so it derives the nonce from the DEK, the AAD
+    and the plaintext (SIV-style: it repeats only for the very same value in the very same
+    field, where the ciphertext is then identical too). Never pass a fixed or counter nonce
+    for real data: a GCM nonce reused under one key for two plaintexts reveals their XOR and
+    the authentication key. Omitted, the nonce is 96 random bits.
+    """
     kid = key_id.bytes if isinstance(key_id, UUID) else key_id
     if len(kid) != KEY_ID_LEN:
         raise CryptoError(f"key_id must be a UUID or {KEY_ID_LEN} bytes, got {len(kid)} bytes")
     data = plaintext.encode() if isinstance(plaintext, str) else plaintext
     header = _VERSION_BYTE + kid
-    nonce = os.urandom(NONCE_LEN)
-    return header + nonce + _aead(dek).encrypt(nonce, data, header + aad)
+    iv = _check_nonce(nonce)
+    return header + iv + _aead(dek).encrypt(iv, data, header + aad)
 
 
 def decrypt_value(dek: bytes, aad: bytes, blob: bytes) -> bytes:
@@ -258,11 +276,13 @@ class StaticKeyProvider:
         """First 8 hex digits of SHA-256 of the KEK: names it without revealing it."""
         return self._kek_id
 
-    def wrap(self, dek: bytes, aad: bytes) -> bytes:
+    def wrap(self, dek: bytes, aad: bytes, *, nonce: bytes | None = None) -> bytes:
+        """Wrap ``dek``; ``nonce`` only for reproducible test data, as in :func:`encrypt_value`
+        (the dataset generator derives it from the tenant and key id, each wrapped once)."""
         if len(dek) != DEK_LEN:
             raise CryptoError(f"a data key must be {DEK_LEN} bytes, got {len(dek)}")
-        nonce = os.urandom(NONCE_LEN)
-        return _WRAP_VERSION + nonce + self._aead.encrypt(nonce, dek, aad)
+        iv = _check_nonce(nonce)
+        return _WRAP_VERSION + iv + self._aead.encrypt(iv, dek, aad)
 
     def unwrap(self, blob: bytes, aad: bytes) -> bytes:
         if len(blob) != _WRAPPED_LEN or blob[:1] != _WRAP_VERSION:
@@ -341,8 +361,13 @@ class KeySource(Protocol):
     def key_by_id(self, tenant_id: TenantId, key_id: UUID) -> DataKey: ...
 
 
-def _wrap_aad(tenant_id: UUID, key_id: UUID) -> bytes:
+def wrap_aad(tenant_id: UUID, key_id: UUID) -> bytes:
+    """AAD of a wrapped DEK: binds it to its tenant and key id (public for bulk loaders that
+    write ``app.tenant_keys`` rows themselves)."""
     return b"tenant-dek|" + tenant_id.bytes + key_id.bytes
+
+
+_wrap_aad = wrap_aad
 
 
 def _table_identifier(table: str) -> sql.Identifier:

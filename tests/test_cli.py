@@ -14,14 +14,23 @@ def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
                           text=True, cwd=cwd, timeout=120)
 
 
-def test_run_migrates_embedded_cluster_and_leaves_no_server() -> None:
+def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path) -> None:
     before = subprocess.run(["pgrep", "-f", "harness-pg-"], capture_output=True, text=True)
-    result = _harness("run")
-    assert result.returncode == 0, result.stderr
-    assert "V017__multi_tenant_foundation.sql" in result.stdout
-    assert "flyway_schema_history" in result.stdout and "validate: ok" in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--no-bench", "--examples", "3",
+         "--reports", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=600, cwd=Path.cwd())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "migrations   PASS" in result.stdout and "isolation    PASS" in result.stdout
+    assert (tmp_path / "reports" / "latest" / "report.html").is_file()
+    assert (tmp_path / "reports" / "latest" / "junit.xml").is_file()
     after = subprocess.run(["pgrep", "-f", "harness-pg-"], capture_output=True, text=True)
     assert set(after.stdout.split()) <= set(before.stdout.split()), "a server was left running"
+
+
+def test_run_with_unknown_scale_is_a_usage_error() -> None:
+    result = _harness("run", "--scale", "gigantic")
+    assert result.returncode == 2 and "unknown scale 'gigantic'" in result.stderr
 
 
 def test_missing_binaries_exit_2_one_line() -> None:

@@ -91,6 +91,10 @@ INSERT INTO app.users (tenant_id, email, display_name)
        FROM app.tenants t, generate_series(1, 6) g WHERE t.slug = 'tenant-b';
 ANALYZE app.users;
 """
+# The broken variant of it: statistics collected for an identifying column again (V024 sets
+# them to 0 with app_private.hide_statistics).
+B_REPEATED_VALUES_WITH_STATISTICS = (
+    "ALTER TABLE app.users ALTER COLUMN display_name SET STATISTICS -1;" + B_REPEATED_VALUES)
 
 # Not leaks, though they look like the variants above: the owner policy of the shipped schema
 # holds SECURITY DEFINER functions and non-invoker views owned by legal_owner to the verified
