@@ -1,8 +1,9 @@
-"""nox sessions: tests, lint, isolation, report (bench and gate arrive with their issues)."""
+"""nox sessions: tests, lint, isolation, bench, report, gate."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -37,3 +38,21 @@ def isolation(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "scenarios/isolation", "-q",
                 "--junitxml", "reports/isolation/junit.xml", *session.posargs,
                 env={"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")})
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Budgets per query at a scale (HARNESS_SCALE, default small), RLS overhead, scaling,
+    locust 50/200 users, pgbench cross-check; results in reports/bench/."""
+    out = Path("reports/bench")
+    out.mkdir(parents=True, exist_ok=True)  # pytest-benchmark does not create it
+    session.run("python", "-m", "pytest", "scenarios/performance", "-p", "no:cacheprovider",
+                "--timeout", "0", "--bench-scale", os.environ.get("HARNESS_SCALE", "small"),
+                f"--benchmark-json={out / 'benchmark.json'}",
+                f"--bench-results={out / 'bench-results.json'}", *session.posargs)
+
+
+@nox.session(python=False)
+def gate(session: nox.Session) -> None:
+    """The release gate for CI: `harness run` (migrations, dataset, isolation, report)."""
+    session.run("harness", "run", *session.posargs)

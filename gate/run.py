@@ -3,9 +3,10 @@
 Provision PostgreSQL (embedded by default, or ``--dsn``) -> migrations gate (apply every
 version on an empty database with timings, undo all, re-apply, compare catalogs) -> migrate a
 fresh database and load a dataset at ``--scale`` -> isolation gate (catalog scan + attacks) ->
-performance gate (benchmarks at that scale, when ``--bench``) -> ``reports/<run-id>/``
+``reports/<run-id>/``
 (results.json, report.html, junit.xml) and a one-screen summary. Exit 0 only if every gate
-passes; 1 when a gate fails; 2 on usage or environment errors.
+passes; 1 when a gate fails; 2 on usage or environment errors. The performance gate is not
+wired in yet: it shows as skipped, and `nox -s bench` / `harness bench` run the benchmarks.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _unique(prefix: str) -> str:
 
 
 def _run_gates(settings: Settings, server: Server, *, scale: str, examples: int,
-               fail_on: str, bench: bool) -> _Run:
+               fail_on: str) -> _Run:
     run = _Run(errors={})
     target = load_target(settings)
     run.migrations = run.attempt("migrations", lambda: check_migrations(
@@ -93,19 +94,9 @@ def _run_gates(settings: Settings, server: Server, *, scale: str, examples: int,
         console.print(f"dataset {scale} (seed {settings.seed}): {run.dataset}")
         run.isolation = run.attempt("isolation", lambda: check_isolation(
             dsn, target, seed=settings.seed, examples=examples, fail_on=fail_on))
-        if bench:
-            run.performance = run.attempt("performance", lambda: _bench(dsn, scale))
     finally:
         drop_database(server, name)
     return run
-
-
-def _bench(dsn: str, scale: str) -> PerformanceResults:
-    import importlib
-
-    module = importlib.import_module("scenarios.performance.gate")
-    results: PerformanceResults = module.run_benchmarks(dsn, scale)
-    return results
 
 
 def _results(run: _Run, settings: Settings, scale: str, started: datetime,
@@ -124,15 +115,14 @@ def _results(run: _Run, settings: Settings, scale: str, started: datetime,
     return replace(judged, seconds=seconds)
 
 
-def run_gate(settings: Settings, *, scale: str, examples: int, fail_on: str, bench: bool,
+def run_gate(settings: Settings, *, scale: str, examples: int, fail_on: str,
              reports: Path) -> tuple[RunResults, Path]:
     """The whole gate; returns the results and the report path."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
     with provision(settings) as server:
         console.print(f"PostgreSQL {server.version} ({server.kind})")
-        run = _run_gates(settings, server, scale=scale, examples=examples, fail_on=fail_on,
-                         bench=bench)
+        run = _run_gates(settings, server, scale=scale, examples=examples, fail_on=fail_on)
         kind = server.kind
     results = _results(run, settings, scale, started, time.perf_counter() - clock, kind)
     return results, write_report(results, reports)
@@ -148,20 +138,18 @@ def run_gate(settings: Settings, *, scale: str, examples: int, fail_on: str, ben
               default="medium", show_default=True,
               help="Findings this severe fail the gate. Low findings (planner-estimate side "
               "channels PostgreSQL cannot close for non-identifying columns) are reported.")
-@click.option("--bench/--no-bench", default=True, show_default=True,
-              help="Run the performance gate.")
 @click.option("--reports", type=click.Path(file_okay=False, path_type=Path),
               help="Reports directory (default: reports).")
 @_guarded
-def run(scale: str | None, seed: int | None, examples: int, fail_on: str, bench: bool,
+def run(scale: str | None, seed: int | None, examples: int, fail_on: str,
         reports: Path | None, **params: Any) -> None:
-    """The main job: migrations, dataset, isolation, performance, report; one exit code."""
+    """The main job: migrations, dataset, isolation, report; one exit code."""
     keys = ("dsn", "migrations", "mode", "pg_bin", "port")
     settings = load_settings({**{k: params.get(k) for k in keys}, "scale": scale, "seed": seed,
                               "reports": reports})
     get_scale(settings.scale)  # a bad scale is a usage error before anything starts
     results, path = run_gate(settings, scale=settings.scale, examples=examples,
-                             fail_on=fail_on, bench=bench, reports=settings.reports)
+                             fail_on=fail_on, reports=settings.reports)
     for line in summary_lines(results):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"report: {path}")

@@ -93,6 +93,7 @@ class LazyGroup(click.Group):
         "generate": "datasets.cli:generate",
         "scan": "harness.cli_scan:scan",
         "attack": "harness.cli_attack:attack",
+        "bench": "harness.cli_bench:bench",
         "report": "report.cli:report",
         "schema-doc": "report.cli:schema_doc",
     }

@@ -17,7 +17,7 @@ def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path) -> None:
     before = subprocess.run(["pgrep", "-f", "harness-pg-"], capture_output=True, text=True)
     result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--no-bench", "--examples", "3",
+        [sys.executable, "-m", "harness.cli", "run", "--examples", "3",
          "--reports", str(tmp_path / "reports")],
         capture_output=True, text=True, timeout=600, cwd=Path.cwd())
     assert result.returncode == 0, result.stdout + result.stderr

@@ -34,7 +34,9 @@ BEGIN
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO legal_migrator, legal_app, legal_readonly, '
                    'legal_auditor', current_database());
-    EXECUTE format('GRANT CREATE, CONNECT ON DATABASE %I TO legal_owner', current_database());
+    -- TEMPORARY: REFRESH MATERIALIZED VIEW CONCURRENTLY (run as the owner) needs a temp table.
+    EXECUTE format('GRANT CREATE, CONNECT, TEMPORARY ON DATABASE %I TO legal_owner',
+                   current_database());
 END
 $$;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;

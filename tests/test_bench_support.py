@@ -1,0 +1,147 @@
+"""Unit tests of the benchmark arithmetic: percentiles, budgets and verdicts, regressions
+against a baseline, the log-log scaling fit (scenarios/performance: stats.py, budgets.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scenarios.performance.budgets import (
+    DEFAULT_TABLE,
+    BudgetError,
+    judge,
+    load_table,
+    parse_table,
+    scale_rank,
+)
+from scenarios.performance.queries import QUERIES
+from scenarios.performance.stats import (
+    loglog_slope,
+    percentile,
+    regressions,
+    summarize_ms,
+    summarize_seconds,
+)
+
+ROW = {"title": "t", "requirement_ms": 200.0, "requirement": "< 200 ms", "target_ms": 5.0,
+       "target_scale": "large", "target": "p95 <= 5 ms", "rows": "cases"}
+
+timings = st.lists(st.floats(min_value=0.001, max_value=1e4, allow_nan=False), min_size=1,
+                   max_size=300)
+
+
+@given(timings, st.floats(min_value=0, max_value=100))
+def test_percentile_matches_numpy_linear(values: list[float], pct: float) -> None:
+    assert percentile(values, pct) == pytest.approx(float(np.percentile(values, pct)))
+
+
+def test_percentile_known_values() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 95) == pytest.approx(95.05)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_summary_of_seconds_is_in_milliseconds() -> None:
+    summary = summarize_seconds([0.001, 0.002, 0.003, 0.004])
+    assert summary.n == 4
+    assert summary.p50 == pytest.approx(2.5)
+    assert summary.max == pytest.approx(4.0)
+    assert summary.metric("median") == summary.p50
+
+
+def test_shipped_table_covers_every_query_and_is_valid() -> None:
+    table = load_table(DEFAULT_TABLE)
+    assert set(QUERIES) <= set(table)
+    assert {"migration_each", "migrations_total"} <= set(table)
+    for budget in table.values():
+        assert budget.requirement_ms is None or budget.target_ms <= budget.requirement_ms
+    assert table["has_permission"].requirement_ms is None  # the issue states none
+
+
+def test_requirement_always_target_from_its_scale_up() -> None:
+    budget = parse_table({"case_list": ROW})["case_list"]
+    slow_for_target = summarize_ms([3.0] * 90 + [8.0] * 10)  # p95 8 ms
+    small = judge(budget, "small", slow_for_target)
+    assert small.ok  # target missed, but it is stated for large
+    assert [c.kind for c in small.checks if c.asserted] == ["requirement"]
+    assert not small.as_dict()["target_ok"]
+    large = judge(budget, "large", slow_for_target)
+    assert not large.ok
+    assert "target 5 ms" in large.failures()[0]
+    assert not judge(budget, "large+custom", slow_for_target).ok
+    too_slow = judge(budget, "tiny", summarize_ms([250.0] * 20))
+    assert not too_slow.ok and "requirement 200 ms" in too_slow.failures()[0]
+
+
+def test_without_a_requirement_only_the_target_is_checked() -> None:
+    row = {k: v for k, v in ROW.items() if k != "requirement_ms"}
+    budget = parse_table({"has_permission": {**row, "requirement": "—",
+                                             "target_scale": "any"}})["has_permission"]
+    verdict = judge(budget, "small", summarize_ms([2.0] * 90 + [9.0] * 10))
+    assert [c.kind for c in verdict.checks] == ["target"]
+    assert not verdict.ok and verdict.as_dict()["requirement_ok"] is None
+
+
+def test_metric_max_and_target_any() -> None:
+    row = {**ROW, "metric": "max", "target_scale": "any", "target_ms": 200.0}
+    budget = parse_table({"migration_each": row})["migration_each"]
+    assert not judge(budget, "tiny", summarize_ms([10.0] * 99 + [300.0])).ok
+    assert budget.target_applies("tiny")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"target_ms": 500.0}, "looser than the requirement"),
+    ({"requirement_ms": -1.0}, "positive"),
+    ({"metric": "p42"}, "metric"),
+    ({"target_scale": "huge"}, "unknown scale"),
+    ({"colour": "red"}, "unknown keys"),
+])
+def test_malformed_rows_are_refused(change: dict[str, object], message: str) -> None:
+    with pytest.raises(BudgetError, match=message):
+        parse_table({"q": {**ROW, **change}})
+
+
+def test_missing_keys_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(BudgetError, match="missing keys"):
+        parse_table({"q": {"title": "t"}})
+    bad = tmp_path / "budgets.toml"
+    bad.write_text("[q\n", encoding="utf-8")
+    with pytest.raises(BudgetError, match="cannot read"):
+        load_table(bad)
+
+
+def test_scale_rank_orders_scales() -> None:
+    assert scale_rank("tiny") < scale_rank("small") < scale_rank("medium") < scale_rank("large")
+    assert scale_rank("medium+custom") == scale_rank("medium")
+
+
+def test_regressions_beyond_threshold_only() -> None:
+    baseline = {"a": 10.0, "b": 10.0, "c": 10.0, "gone": 1.0}
+    current = {"a": 10.9, "b": 11.5, "c": 8.0, "new": 99.0}
+    found = regressions(current, baseline, 0.10)
+    assert [r.query for r in found] == ["b"]
+    assert found[0].change == pytest.approx(0.15)
+    assert regressions(current, baseline, 0.0)[0].query == "a"
+    with pytest.raises(ValueError):
+        regressions(current, baseline, -0.1)
+
+
+def test_loglog_slope_tells_linear_from_logarithmic() -> None:
+    rows = [1_000, 10_000, 100_000, 1_000_000]
+    linear = loglog_slope([(r, 0.002 * r) for r in rows])
+    assert linear is not None and linear.slope == pytest.approx(1.0) and linear.linear
+    flat = loglog_slope([(r, 1.0 + 0.1 * math.log(r)) for r in rows])
+    assert flat is not None and flat.slope < 0.2 and not flat.linear
+    assert loglog_slope([(1000, 1.0), (1000, 2.0)]) is None
+    assert loglog_slope([(1000, 1.0)]) is None
