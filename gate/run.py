@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -148,6 +149,8 @@ def run(scale: str | None, seed: int | None, examples: int, fail_on: str,
     settings = load_settings({**{k: params.get(k) for k in keys}, "scale": scale, "seed": seed,
                               "reports": reports})
     get_scale(settings.scale)  # a bad scale is a usage error before anything starts
+    # Hypothesis warns about large reprs of catalog-derived strategies; not actionable here.
+    warnings.filterwarnings("ignore", message="Generating overly large repr")
     results, path = run_gate(settings, scale=settings.scale, examples=examples,
                              fail_on=fail_on, reports=settings.reports)
     for line in summary_lines(results):
