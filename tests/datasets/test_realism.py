@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +32,7 @@ from datasets.plan import key_provider
 from datasets.pytest_plugin import DatasetTemplates
 from datasets.reference import read_reference
 from harness.crypto import FieldCipher, Keyring
-from harness.postgres import Server, connect
+from harness.postgres import Server, connect, find_bindir
 
 Conn = psycopg.Connection[Any]
 ERA_BASE = {"R": 2018, "H": 1988}
@@ -452,3 +454,22 @@ def test_privileged_messages_exist_only_encrypted(tiny: DatasetDB, conn: Conn) -
     assert rows(conn, "SELECT count(*) FROM app.email_messages e WHERE in_reply_to IS NOT NULL"
                       " AND NOT EXISTS (SELECT FROM app.email_messages x WHERE x.tenant_id ="
                       " e.tenant_id AND x.message_id = e.in_reply_to)")[0][0] == 0
+
+
+def test_pg_dump_holds_none_of_the_encrypted_plaintexts(tiny: DatasetDB, conn: Conn,
+                                                       tmp_path: Path) -> None:
+    """A full pg_dump of generated data contains no decrypted マイナンバー or privileged body."""
+    cipher = FieldCipher(Keyring(conn, key_provider(tiny.info.seed)))
+    secrets = [cipher.decrypt_text(t, "app.clients", "my_number_enc", i, bytes(b)) for t, i, b
+               in rows(conn, "SELECT tenant_id, id, my_number_enc FROM app.clients"
+                             " WHERE my_number_enc IS NOT NULL")]
+    secrets += [cipher.decrypt_text(t, "app.messages", "body_enc", i, bytes(b)) for t, i, b
+                in rows(conn, "SELECT tenant_id, id, body_enc FROM app.messages WHERE privileged")]
+    assert len(secrets) >= 10
+    dump = tmp_path / "dump.sql"
+    subprocess.run([str(find_bindir() / "pg_dump"), "--no-owner", "-f", str(dump), tiny.dsn],
+                   check=True, capture_output=True, timeout=300)
+    text = dump.read_text(encoding="utf-8")
+    assert "COPY app.clients" in text and len(text) > 100_000  # the data is really in it
+    leaked = [s for s in secrets if s in text]
+    assert leaked == []
