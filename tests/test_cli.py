@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,21 @@ def test_help_for_every_command() -> None:
     for command in ("run", "migrate", "undo", "validate", "info", "baseline"):
         result = _harness(command, "--help")
         assert result.returncode == 0 and "--dsn" in result.stdout
+
+
+def test_run_fails_on_a_broken_schema_and_the_report_says_why(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(Path("schema/migrations"), migrations)
+    (migrations / "V027__broken.sql").write_text(
+        "ALTER TABLE app.users NO FORCE ROW LEVEL SECURITY;\n", encoding="utf-8")
+    (migrations / "U027__broken.sql").write_text(
+        "ALTER TABLE app.users FORCE ROW LEVEL SECURITY;\n", encoding="utf-8")
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--examples", "2", "--migrations",
+         str(migrations), "--reports", str(reports)],
+        capture_output=True, text=True, timeout=600, cwd=Path.cwd())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "isolation    FAIL" in result.stdout and "RLS002" in result.stdout
+    html = (reports / "latest" / "report.html").read_text(encoding="utf-8")
+    assert "RLS002" in html and "app.users" in html
