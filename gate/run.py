@@ -16,7 +16,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,7 +58,7 @@ class _Run:
     isolation: IsolationResults | None = None
     performance: PerformanceResults | None = None
     schema: SchemaReference | None = None
-    errors: dict[str, str] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
     server: tuple[str, int, dict[str, str]] = ("", 0, {})
     dataset: str = ""
 
@@ -66,7 +66,7 @@ class _Run:
         try:
             return step()
         except HarnessError as exc:
-            (self.errors if self.errors is not None else {}).setdefault(gate, str(exc))
+            self.errors.setdefault(gate, str(exc))
             err_console.print(f"harness: {gate} gate error: {exc}", markup=False,
                               soft_wrap=True)
             return None
@@ -78,7 +78,7 @@ def _unique(prefix: str) -> str:
 
 def _run_gates(settings: Settings, server: Server, *, scale: str, examples: int,
                fail_on: str) -> _Run:
-    run = _Run(errors={})
+    run = _Run()
     target = load_target(settings)
     run.migrations = run.attempt("migrations", lambda: check_migrations(
         server, settings.migrations, _unique("harness_gate_migrations")))
@@ -106,14 +106,12 @@ def _results(run: _Run, settings: Settings, scale: str, started: datetime,
     environment = capture_environment(
         postgres_version=version, server_version_num=version_num, mode=kind, scale=scale,
         seed=settings.seed, settings=server_settings)
-    errors = run.errors or {}
-    gates = tuple(Gate(name, "error", reason) for name, reason in errors.items())
+    gates = tuple(Gate(name, "error", reason) for name, reason in run.errors.items())
     results = RunResults(
         run_id=new_run_id(started, environment.git_commit), started_at=started,
         seconds=seconds, environment=environment, gates=gates, migrations=run.migrations,
         isolation=run.isolation, performance=run.performance, schema=run.schema)
-    judged = judge(results)
-    return replace(judged, seconds=seconds)
+    return judge(results)
 
 
 def run_gate(settings: Settings, *, scale: str, examples: int, fail_on: str,

@@ -1,4 +1,5 @@
-"""Throughput of the pools and samplers, printed (never asserted: machines differ)."""
+"""Throughput of the pools and samplers, printed (rates are never asserted: machines differ);
+each sampler must still return the number of items it was asked for."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from datasets.domain.variants import sample_near_duplicates
 
 def _rate(label: str, n: int, fn: Callable[[], object], lines: list[str]) -> None:
     start = time.perf_counter()
-    fn()
+    result = fn()
     elapsed = time.perf_counter() - start
+    if hasattr(result, "__len__"):
+        assert len(result) == n, f"{label}: asked for {n}, got {len(result)}"
     lines.append(f"{label:<34} {n:>9,} in {elapsed:6.2f} s = {n / elapsed:>12,.0f} /s")
 
 

@@ -8,7 +8,6 @@ classified by psycopg error class (SQLSTATE).
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -568,8 +567,6 @@ def test_sql_and_python_agree_per_character(a_b: tuple[TenantSession, ...]) -> N
 
 
 def test_sql_and_python_agree_on_generated_variants(a_b: tuple[TenantSession, ...]) -> None:
-    if importlib.util.find_spec("datasets.domain.variants") is None:
-        pytest.skip("datasets/domain/variants.py (near-duplicate generator) is not written yet")
     from datasets.domain.companies import build_company_pool
     from datasets.domain.people import sample_people
     from datasets.domain.variants import sample_near_duplicates
