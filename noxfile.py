@@ -27,7 +27,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=False)
 def report(session: nox.Session) -> None:
     """Rebuild report.html and junit.xml of the newest run from reports/<run-id>/results.json
-    (no database). `nox -s report -- --all` rebuilds every run; `-- --run ID` one of them."""
+    (no database). `nox -s report -- --all` rebuilds every run; `-- --run ID` one of them;
+    `-- --bench reports/bench/bench-results.json` makes a report of a `nox -s bench` run."""
     session.run("python", "-m", "harness.cli", "report", *session.posargs)
 
 
@@ -54,5 +55,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def gate(session: nox.Session) -> None:
-    """The release gate for CI: `harness run` (migrations, dataset, isolation, report)."""
+    """The release gate for CI: `harness run` (migrations, dataset, isolation, performance,
+    report). `nox -s gate -- --scale small` for CI-sized data; `-- --no-bench` skips the
+    benchmarks."""
     session.run("harness", "run", *session.posargs)

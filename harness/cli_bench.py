@@ -18,68 +18,117 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from harness.cli import _common, _guarded, _settings, console, err_console
 from harness.config import Settings, find_pyproject
 from harness.errors import ConfigError, HarnessError
+from harness.postgres import _redact as redact
 
 SCALES = ("tiny", "small", "medium", "large")
 
 
-def _project_root() -> Path:
+def project_root() -> Path:
+    """The checkout holding ``scenarios/performance`` (where pyproject.toml is)."""
     pyproject = find_pyproject()
     root = pyproject.parent if pyproject else Path.cwd()
     if not (root / "scenarios" / "performance" / "conftest.py").is_file():
         raise ConfigError(
             f"no performance scenarios under {root / 'scenarios' / 'performance'}",
-            hint="run harness bench from the project checkout (where pyproject.toml is)")
+            hint="run from the project checkout (where pyproject.toml is)")
     return root
 
 
-def _pytest_args(settings: Settings, scale: str, out: Path, options: dict[str, Any]
-                 ) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    """Options of one ``pytest scenarios/performance`` run (see its conftest.py)."""
+
+    rounds: int = 200
+    max_seconds: float = 60.0
+    seconds: int = 30  # each locust / pgbench run
+    users: str = "50,200"
+    load: bool = True
+    source: str = "datasets"
+    tenants: int | None = None
+    database: str | None = None  # build into (or reuse) this database and keep it
+    budgets: Path | None = None
+    baseline: Path | None = None
+    max_regression: float | None = None
+    autosave: bool = False
+    dsn: str | None = None  # a server to use instead of the settings' (e.g. the gate's own)
+    junit: Path | None = None  # pytest's --junitxml
+    verbose: bool = True  # -s: the tests' own lines (figures per query) on the console
+
+
+def pytest_args(settings: Settings, scale: str, out: Path, options: BenchOptions) -> list[str]:
+    """The command line of the child ``pytest scenarios/performance`` writing into ``out``:
+    bench-results.json, benchmark.json (raw timings) and load/ (locust, pgbench)."""
     args = [sys.executable, "-m", "pytest", "scenarios/performance", "-p", "no:cacheprovider",
-            "-q", "-s", "--timeout", "0", "--bench-scale", scale,
+            "-q", *(["-s"] if options.verbose else []), "--timeout", "0",
+            "--bench-scale", scale,
             "--benchmark-json", str(out / "benchmark.json"),
             "--bench-results", str(out / "bench-results.json"),
-            "--bench-rounds", str(options["rounds"]),
-            "--bench-max-seconds", str(options["max_seconds"]),
-            "--bench-source", options["source"],
-            "--bench-load-seconds", str(options["seconds"]), "--bench-users", options["users"],
-            "--harness-migrations", str(settings.migrations)]
-    if settings.dsn:
-        args += ["--harness-dsn", settings.dsn]
-    for flag, key in (("--bench-tenants", "tenants"), ("--bench-database", "database"),
-                      ("--bench-budgets", "budgets"), ("--bench-baseline", "baseline")):
-        if options[key] is not None:
-            args += [flag, str(options[key])]
-    if options["max_regression"] is not None:
-        args += ["--bench-max-regression", str(options["max_regression"])]
-    if not options["load"]:
+            "--bench-rounds", str(options.rounds),
+            "--bench-max-seconds", str(options.max_seconds),
+            "--bench-source", options.source,
+            "--bench-load-seconds", str(options.seconds), "--bench-users", options.users,
+            "--harness-migrations", str(settings.migrations.resolve())]
+    dsn = options.dsn or settings.dsn
+    if dsn:
+        args += ["--harness-dsn", dsn]
+    for flag, value in (("--bench-tenants", options.tenants),
+                        ("--bench-database", options.database),
+                        ("--bench-budgets", options.budgets),
+                        ("--bench-baseline", options.baseline),
+                        ("--bench-max-regression", options.max_regression),
+                        ("--junitxml", options.junit)):
+        if value is not None:
+            args += [flag, str(value)]
+    if not options.load:
         args += ["-m", "not load"]
-    if options["autosave"]:
+    if options.autosave:
         args += ["--benchmark-autosave", "--benchmark-storage", str(out.parent / ".benchmarks")]
     return args
 
 
-def _environment(settings: Settings) -> dict[str, str]:
+def environment(settings: Settings, *, dsn: str | None = None) -> dict[str, str]:
     """What the pytest plugin reads from the environment (it has flags for DSN and migrations
-    only): mode, binaries and port of the embedded cluster."""
+    only): mode, binaries and port of the embedded cluster. With ``dsn`` (a server that is
+    already running, passed as --harness-dsn) the child uses that server and starts none."""
     env = dict(os.environ)
-    for key, value in (("HARNESS_MODE", settings.mode), ("HARNESS_PG_BIN", settings.pg_bin),
-                       ("HARNESS_PORT", settings.port)):
-        if value is not None:
-            env[key] = str(value)
+    if dsn is not None:
+        env.pop("HARNESS_PORT", None)
+        env["HARNESS_MODE"] = "dsn"
+    else:
+        for key, value in (("HARNESS_MODE", settings.mode), ("HARNESS_PORT", settings.port)):
+            if value is not None:
+                env[key] = str(value)
+    if settings.pg_bin is not None:
+        env["HARNESS_PG_BIN"] = settings.pg_bin
     return env
 
 
-def _run(args: list[str], root: Path, env: dict[str, str]) -> int:
-    err_console.print(f"[dim]$ {' '.join(args[1:])}[/dim]")
-    with subprocess.Popen(args, cwd=root, env=env) as child:
+def command_line(args: list[str]) -> str:
+    """``args`` as shown on the console and in logs: the DSN's password masked."""
+    shown = list(args[1:])
+    for index, arg in enumerate(shown[:-1]):
+        if arg == "--harness-dsn":
+            shown[index + 1] = redact(shown[index + 1])
+    return " ".join(shown)
+
+
+def run_pytest(args: list[str], root: Path, env: dict[str, str], *,
+               output: IO[str] | None = None) -> int:
+    """Run the child and return its exit code; ``output`` (a file) takes its stdout and
+    stderr, else they go to the console. Ctrl-C / SIGTERM terminate the child first."""
+    if output is None:
+        err_console.print(f"$ {command_line(args)}", style="dim", markup=False)
+    with subprocess.Popen(args, cwd=root, env=env, stdout=output,
+                          stderr=subprocess.STDOUT if output is not None else None) as child:
         try:
             return child.wait()
         except BaseException:
@@ -97,8 +146,9 @@ def _run(args: list[str], root: Path, env: dict[str, str]) -> int:
               help="Timed rounds per query (after the warm-up).")
 @click.option("--max-seconds", type=click.FloatRange(1), default=60.0, show_default=True,
               help="At most about this much timing per query (never fewer than 20 rounds).")
-@click.option("--seconds", type=click.IntRange(5), default=30, show_default=True,
-              help="Duration of each locust / pgbench run.")
+@click.option("--seconds", type=click.IntRange(8), default=30, show_default=True,
+              help="Duration of each locust / pgbench run (locust ramps up for about 5 s "
+              "of it, which is not measured).")
 @click.option("--users", default="50,200", show_default=True,
               help="Locust user counts, comma-separated.")
 @click.option("--load/--no-load", default=True, show_default=True,
@@ -120,20 +170,27 @@ def _run(args: list[str], root: Path, env: dict[str, str]) -> int:
 def bench(scales: tuple[str, ...], out: Path | None, **params: Any) -> None:
     """Benchmarks with budgets at a data scale: latency, RLS overhead, scaling, concurrency."""
     settings = _settings(params)
-    root = _project_root()
+    root = project_root()
+    options = BenchOptions(
+        rounds=params["rounds"], max_seconds=params["max_seconds"], seconds=params["seconds"],
+        users=params["users"], load=params["load"], source=params["source"],
+        tenants=params["tenants"], database=params["database"], budgets=params["budgets"],
+        baseline=params["baseline"], max_regression=params["max_regression"],
+        autosave=params["autosave"])
     directory = (out or settings.reports / "bench").resolve()
     chosen = scales or ("small",)
     started = time.perf_counter()
-    env = _environment(settings)
+    env = environment(settings)
     codes = []
     for scale in chosen:
         target = directory / scale if len(chosen) > 1 else directory
         target.mkdir(parents=True, exist_ok=True)
-        codes.append(_run(_pytest_args(settings, scale, target, params), root, env))
+        codes.append(run_pytest(pytest_args(settings, scale, target, options), root, env))
     if len(chosen) > 1:
         merged = [str(directory / s / "bench-results.json") for s in chosen]
-        codes.append(_run([sys.executable, "-m", "scenarios.performance.results", "merge",
-                           str(directory / "bench-results.json"), *merged], root, env))
+        codes.append(run_pytest([sys.executable, "-m", "scenarios.performance.results",
+                                 "merge", str(directory / "bench-results.json"), *merged],
+                                root, env))
     worst = max(codes)
     if worst not in (0, 1):
         raise HarnessError(f"pytest scenarios/performance exited {worst} (not a budget "

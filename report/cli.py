@@ -2,7 +2,9 @@
 
 Registered on the ``harness`` group by ``harness.cli`` (``main.add_command(report)``,
 ``main.add_command(schema_doc)``). ``report`` rebuilds HTML and JUnit XML from existing
-``reports/<run-id>/results.json`` files and never touches a database. ``schema-doc`` is the
+``reports/<run-id>/results.json`` files, or (``--bench FILE``) builds a run from the
+bench-results.json of ``harness bench`` whose performance section holds its figures; it never
+touches a database. ``schema-doc`` is the
 entry point that connects: it reads the catalog of a freshly migrated database (or of
 ``--dsn``) and hands plain data to the Markdown renderer.
 Exit codes: 0 done; 1 ``schema-doc --check`` found the file stale; 2 usage or environment.
@@ -11,6 +13,8 @@ Exit codes: 0 done; 1 ``schema-doc --check`` found the file stale; 2 usage or en
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,18 @@ from harness.cli import _common, _guarded, _settings, _target_db, console, err_c
 from harness.config import load_settings
 from harness.migrations import Migrator
 from harness.postgres import connect
+from harness.results import (
+    RunResults,
+    bench_failures,
+    bench_started,
+    capture_environment,
+    git_commit,
+    judge,
+    judge_bench,
+    new_run_id,
+    performance_from_bench,
+    read_bench,
+)
 from report.build import ReportError, build_report, load_runs, previous_of
 from report.schema_doc import REGENERATE, read_reference, render_markdown
 from report.summary import summary_lines
@@ -30,10 +46,20 @@ from report.summary import summary_lines
               help="Reports directory holding <run-id>/results.json (default: reports).")
 @click.option("--run", "run_id", help="Rebuild this run (default: the newest).")
 @click.option("--all", "all_runs", is_flag=True, help="Rebuild every run in the directory.")
+@click.option("--bench", "bench_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Build a report from this bench-results.json (harness bench): the "
+              "performance section filled, the other gates shown as not run.")
 @_guarded
-def report(reports_dir: Path | None, run_id: str | None, all_runs: bool) -> None:
+def report(reports_dir: Path | None, run_id: str | None, all_runs: bool,
+           bench_file: Path | None) -> None:
     """Rebuild report.html and junit.xml from existing results.json files (no database)."""
     root = load_settings({"reports": reports_dir}).reports
+    if bench_file is not None:
+        if run_id is not None or all_runs:
+            raise ReportError("--bench builds a new run: it takes no --run or --all",
+                              hint="give --bench FILE alone (and --reports DIR)")
+        _report_bench(bench_file, root)
+        return
     runs, problems = load_runs(root)
     for problem in problems:
         err_console.print(f"skipped: {problem}", markup=False, soft_wrap=True)
@@ -51,10 +77,40 @@ def report(reports_dir: Path | None, run_id: str | None, all_runs: bool) -> None
         chosen = runs[-1:]
     for results in chosen:
         page = build_report(results, root, previous_of(results, runs))
-    for line in summary_lines(chosen[-1]):
+    _print(chosen[-1], page, f" ({len(chosen)} runs rebuilt)" if all_runs else "")
+
+
+def _report_bench(path: Path, root: Path) -> None:
+    results = bench_results(path)
+    runs = load_runs(root)[0]
+    _print(results, build_report(results, root, previous_of(results, runs)), "")
+
+
+def bench_results(path: Path) -> RunResults:
+    """A run whose performance section is the bench-results.json at ``path`` (run id
+    ``<start>-<commit>-bench``); migrations and isolation did not run."""
+    runs = read_bench(path)
+    performance = performance_from_bench(runs)
+    started, finished = bench_started(runs)
+    started = started or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    seeded = all(str(r.results.get("dataset", {}).get("source")) == "datasets" for r in runs)
+    environment = capture_environment(
+        postgres_version="not recorded in bench-results.json", server_version_num=0,
+        mode="harness bench", scale=",".join(r.scale for r in runs),
+        seed=1 if seeded else 0)  # the scenarios' generator builds its datasets with seed 1
+    results = judge(RunResults(
+        run_id=f"{new_run_id(started, git_commit(Path.cwd()))}-bench", started_at=started,
+        seconds=(finished - started).total_seconds() if finished else 0.0,
+        environment=environment, performance=performance))
+    verdict = judge_bench(performance, bench_failures(runs))
+    return replace(results, gates=tuple(verdict if g.name == "performance" else g
+                                        for g in results.gates))
+
+
+def _print(results: RunResults, page: Path, note: str) -> None:
+    for line in summary_lines(results):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    console.print(f"report: {page}" + (f" ({len(chosen)} runs rebuilt)" if all_runs else ""),
-                  markup=False, highlight=False, soft_wrap=True)
+    console.print(f"report: {page}{note}", markup=False, highlight=False, soft_wrap=True)
 
 
 @click.command("schema-doc")

@@ -8,11 +8,20 @@ the JSON, the JUnit XML and the HTML report (``report/``) all render this one va
 
 Modules: ``model`` (the dataclasses), ``build`` (pieces from engine values: run ids, migration
 steps, RLS coverage, attack matrix, environment), ``verdicts`` (gates, trend figures),
-``codec`` (JSON).
+``codec`` (JSON), ``bench`` (the performance section from the benchmarks' bench-results.json).
 """
 
 from __future__ import annotations
 
+from harness.results.bench import (
+    BenchFiles,
+    bench_failures,
+    bench_started,
+    explain_text,
+    judge_bench,
+    performance_from_bench,
+    read_bench,
+)
 from harness.results.build import (
     attack_matrix,
     capture_environment,
@@ -73,13 +82,15 @@ from harness.results.verdicts import (
 
 __all__ = [
     "CELL_STATUSES", "COMMANDS", "ENVIRONMENT_SETTINGS", "GATES", "METRICS", "SCHEMA_VERSION",
-    "STATUSES", "Environment", "FamilyStats", "Gate", "Histogram", "IsolationResults",
+    "STATUSES", "BenchFiles", "Environment", "FamilyStats", "Gate", "Histogram", "IsolationResults",
     "LoadPoint", "LoadStat", "LoadTest", "MatrixCell", "MigrationResults", "MigrationStep",
     "PerformanceResults", "Plan", "QueryResult", "ResultsError", "RlsOverhead", "RuleInfo",
     "RunResults", "ScalingPoint", "SchemaColumn", "SchemaConstraint", "SchemaFunction",
     "SchemaPolicy", "SchemaReference", "SchemaTable", "TableCoverage", "TrendEntry", "UndoRedo",
-    "attack_matrix", "capture_environment", "git_commit", "higher_is_better", "judge",
-    "judge_isolation", "judge_migrations", "judge_performance", "load_results",
-    "migration_steps", "new_run_id", "read_server", "results_from_dict", "results_to_dict",
+    "attack_matrix", "bench_failures", "bench_started", "capture_environment",
+    "explain_text", "git_commit", "higher_is_better", "judge",
+    "judge_bench", "judge_isolation", "judge_migrations", "judge_performance",
+    "load_results", "migration_steps", "new_run_id", "performance_from_bench", "read_bench",
+    "read_server", "results_from_dict", "results_to_dict",
     "rls_coverage", "save_results", "snapshot_differences", "summarize", "with_trend",
 ]
