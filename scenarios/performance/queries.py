@@ -172,14 +172,13 @@ def _billing(ctx: Context) -> Params:
 # -- RBAC ---------------------------------------------------------------------------------
 _HAS_PERMISSION = ("SELECT app.has_permission(%(user)s::uuid, 'cases.read', "
                    "'app.cases'::regclass, %(case)s::uuid)")
+# The RBAC-filtered case list: the visibility compiled into the page query by
+# app.visible_cases (V023), so one index walk finds the page whatever the grant.
 _RBAC_LIST = """
 SELECT c.id, c.title, c.status, c.updated_at, cl.name AS client
-  FROM app.cases c
-  JOIN app.clients cl ON cl.tenant_id = c.tenant_id AND cl.id = c.client_id
- WHERE c.id IN (SELECT app.visible_case_ids(%(user)s::uuid, 'cases.read'))
-   AND c.status IN ('受任', '進行中')
- ORDER BY c.updated_at DESC
- LIMIT 50"""
+  FROM app.visible_cases(%(user)s::uuid, 'cases.read', ARRAY['受任', '進行中'], 50) c
+  JOIN app.clients cl ON cl.id = c.client_id
+ ORDER BY c.updated_at DESC, c.id DESC"""
 
 
 def _permission(ctx: Context) -> Params:

@@ -1126,78 +1126,73 @@ COMMENT ON FUNCTION app.has_permission(uuid, text, regclass, uuid) IS
 -- assigned and team scopes are collected first, and the final statement names app.cases
 -- alone: static when no grant has a condition, else one dynamic statement with the conditions
 -- compiled to SQL (planned with the actual ids, so it fetches candidates by index).
-CREATE FUNCTION app.visible_case_ids(p_user uuid, p_permission text DEFAULT 'cases.read')
-RETURNS SETOF uuid
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+-- Which cases p_user may act on with p_permission, as SQL over alias c for set queries: NULL
+-- when none; 'true' for a tenant-wide grant without condition; else the scope predicates AND
+-- the conditions, OR-ed over the scopes present, with the candidates (own, assigned, team)
+-- first so that an index finds them. Bind $2 owner (created_by of the own scope, else NULL),
+-- $3 assigned case ids, $4 team case ids. Shared by visible_case_ids and visible_cases.
+CREATE FUNCTION app_private.case_visibility(p_tenant uuid, p_user uuid, p_permission text,
+                                            OUT predicate text, OUT owner uuid,
+                                            OUT assigned uuid[], OUT team uuid[])
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_tenant uuid := app.current_tenant_id();
     v_target text;
     g record;
-    v_scopes text[];
     v_mates uuid[];
-    v_owner uuid;
-    v_assigned uuid[] := '{}';
-    v_team uuid[] := '{}';
     v_sql text;
-    v_candidates text;
 BEGIN
-    IF v_tenant IS NULL OR p_user IS NULL OR p_permission IS NULL THEN
+    assigned := '{}';
+    team := '{}';
+    IF p_tenant IS NULL OR p_user IS NULL OR p_permission IS NULL THEN
         RETURN;
     END IF;
     SELECT p.target_table INTO v_target FROM app.permissions p WHERE p.code = p_permission;
     IF v_target IS DISTINCT FROM 'app.cases' THEN
-        RAISE EXCEPTION 'visible_case_ids: % is not a permission on app.cases', p_permission
+        RAISE EXCEPTION 'case visibility: % is not a permission on app.cases', p_permission
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT array_agg(e.scope ORDER BY e.grant_id) AS scopes,
            array_agg(e.condition ORDER BY e.grant_id) AS conditions
       INTO g
       FROM app.rbac_effective_grants e
-     WHERE e.tenant_id = v_tenant AND e.user_id = p_user AND e.permission = p_permission;
+     WHERE e.tenant_id = p_tenant AND e.user_id = p_user AND e.permission = p_permission;
     IF g.scopes IS NULL THEN
         RETURN;
     END IF;
     IF EXISTS (SELECT FROM unnest(g.scopes, g.conditions) x (scope, condition)
                 WHERE x.scope = 'tenant' AND x.condition IS NULL) THEN
-        RETURN QUERY SELECT c.id FROM app.cases c
-                      WHERE c.tenant_id = v_tenant AND c.deleted_at IS NULL;
+        predicate := 'true';
         RETURN;
     END IF;
-    v_scopes := g.scopes;
-    IF 'team' = ANY (v_scopes) THEN
+    IF 'team' = ANY (g.scopes) THEN
         -- The user and the members of the user's teams (one read of team_members), then the
         -- cases assigned to them (team includes assigned).
         SELECT coalesce(array_agg(DISTINCT t.user_id), '{}') INTO v_mates
           FROM (SELECT m.user_id,
                        bool_or(m.user_id = p_user) OVER (PARTITION BY m.team_id) AS mine
                   FROM app.team_members m
-                 WHERE m.tenant_id = v_tenant AND m.deleted_at IS NULL) t
+                 WHERE m.tenant_id = p_tenant AND m.deleted_at IS NULL) t
          WHERE t.mine;
         SELECT coalesce(array_agg(DISTINCT a.case_id) FILTER (WHERE a.user_id = p_user), '{}'),
                coalesce(array_agg(DISTINCT a.case_id), '{}')
-          INTO v_assigned, v_team
+          INTO assigned, team
           FROM app.case_assignments a
-         WHERE a.tenant_id = v_tenant AND a.user_id = ANY (array_append(v_mates, p_user))
+         WHERE a.tenant_id = p_tenant AND a.user_id = ANY (array_append(v_mates, p_user))
            AND a.deleted_at IS NULL;
-    ELSIF 'assigned' = ANY (v_scopes) THEN
-        SELECT coalesce(array_agg(a.case_id), '{}') INTO v_assigned
+    ELSIF 'assigned' = ANY (g.scopes) THEN
+        SELECT coalesce(array_agg(a.case_id), '{}') INTO assigned
           FROM app.case_assignments a
-         WHERE a.tenant_id = v_tenant AND a.user_id = p_user AND a.deleted_at IS NULL;
+         WHERE a.tenant_id = p_tenant AND a.user_id = p_user AND a.deleted_at IS NULL;
     END IF;
-    v_owner := CASE WHEN 'own' = ANY (v_scopes) THEN p_user END;
+    owner := CASE WHEN 'own' = ANY (g.scopes) THEN p_user END;
     IF NOT EXISTS (SELECT FROM unnest(g.conditions) x (condition) WHERE x.condition IS NOT NULL)
     THEN
         -- No tenant grant here (handled above): own, assigned and team cases, by index.
-        RETURN QUERY
-            SELECT c.id FROM app.cases c
-             WHERE c.tenant_id = v_tenant AND c.deleted_at IS NULL
-               AND (c.created_by = v_owner OR c.id = ANY (v_assigned || v_team));
+        predicate := '(c.created_by = $2 OR c.id = ANY ($3 || $4))';
         RETURN;
     END IF;
-    -- scope predicate AND (condition OR condition ...), OR-ed over the scopes present; without
-    -- a tenant grant the candidates (own, assigned, team) are fetched by index first.
     SELECT string_agg(format('(%s AND %s)',
                              CASE x.scope WHEN 'tenant' THEN 'true'
                                           WHEN 'own' THEN 'c.created_by = $2'
@@ -1205,13 +1200,35 @@ BEGIN
                                           ELSE 'c.id = ANY ($4)' END,
                              x.predicate), ' OR ' ORDER BY x.scope),
            CASE WHEN bool_or(x.scope = 'tenant') THEN 'true'
-                ELSE '(c.created_by = $5 OR c.id = ANY ($3 || $4))' END
-      INTO v_sql, v_candidates
+                ELSE '(c.created_by = $2 OR c.id = ANY ($3 || $4))' END
+      INTO v_sql, predicate
       FROM app_private.rbac_scope_predicates(g.scopes, g.conditions, 'app.cases', 'c') x;
+    predicate := predicate || ' AND (' || v_sql || ')';
+END
+$$;
+COMMENT ON FUNCTION app_private.case_visibility(uuid, uuid, text) IS
+    'Compiles p_user''s grants of a case permission into SQL over alias c (NULL: no case; '
+    '$2 owner, $3 assigned ids, $4 team ids): the set form of has_permission, shared by '
+    'app.visible_case_ids and app.visible_cases.';
+REVOKE ALL ON FUNCTION app_private.case_visibility(uuid, uuid, text) FROM PUBLIC;
+
+CREATE FUNCTION app.visible_case_ids(p_user uuid, p_permission text DEFAULT 'cases.read')
+RETURNS SETOF uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant uuid := app.current_tenant_id();
+    v record;
+BEGIN
+    v := app_private.case_visibility(v_tenant, p_user, p_permission);
+    IF v.predicate IS NULL THEN
+        RETURN;
+    END IF;
     RETURN QUERY EXECUTE
         'SELECT c.id FROM app.cases c WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND '
-        || v_candidates || ' AND (' || v_sql || ')'
-        USING v_tenant, p_user, v_assigned, v_team, v_owner;
+        || v.predicate
+        USING v_tenant, v.owner, v.assigned, v.team;
 END
 $$;
 COMMENT ON FUNCTION app.visible_case_ids(uuid, text) IS
@@ -1219,6 +1236,57 @@ COMMENT ON FUNCTION app.visible_case_ids(uuid, text) IS
     '(default cases.read): the set form of has_permission. RBAC-filtered case list: SELECT ... '
     'FROM app.cases c WHERE (SELECT app.has_permission($1, ''cases.read'')) OR c.id IN '
     '(SELECT app.visible_case_ids($1)) ORDER BY ... LIMIT n (a tenant-wide reader skips the set).';
+
+-- The RBAC-filtered case list as one query: the visibility predicate compiled into the page
+-- query, so the planner walks the (tenant_id, updated_at DESC) index and stops at the page
+-- (measured at 100,000 cases, a conditional tenant grant: "c.id IN (SELECT
+-- visible_case_ids(...)) ORDER BY updated_at LIMIT 50" 1,638 ms -> 1.4 ms).
+CREATE FUNCTION app.visible_cases(p_user uuid, p_permission text DEFAULT 'cases.read',
+                                  p_status text[] DEFAULT NULL, p_limit integer DEFAULT 50,
+                                  p_after_updated_at timestamptz DEFAULT NULL,
+                                  p_after_id uuid DEFAULT NULL)
+RETURNS TABLE (id uuid, title text, status text, case_number text, category_id smallint,
+               client_id uuid, updated_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant uuid := app.current_tenant_id();
+    v record;
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 500 THEN
+        RAISE EXCEPTION 'visible_cases: limit % out of range (1..500)', p_limit
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (p_after_updated_at IS NULL) <> (p_after_id IS NULL) THEN
+        RAISE EXCEPTION 'visible_cases: p_after_updated_at and p_after_id go together'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v := app_private.case_visibility(v_tenant, p_user, p_permission);
+    IF v.predicate IS NULL THEN
+        RETURN;
+    END IF;
+    -- Status as literals, so that the partial index of open cases (V024) matches.
+    RETURN QUERY EXECUTE format(
+        'SELECT c.id, c.title, c.status, c.case_number, c.category_id, c.client_id, c.updated_at'
+        ' FROM app.cases c WHERE c.tenant_id = $1 AND c.deleted_at IS NULL%s%s AND %s'
+        ' ORDER BY c.updated_at DESC, c.id DESC LIMIT $5',
+        CASE WHEN p_status IS NOT NULL
+             THEN format(' AND c.status IN (%s)',
+                         (SELECT coalesce(string_agg(format('%L', s), ', '), 'NULL')
+                            FROM unnest(p_status) s)) ELSE '' END,
+        CASE WHEN p_after_id IS NOT NULL
+             THEN ' AND (c.updated_at, c.id) < ($6, $7)' ELSE '' END,
+        v.predicate)
+        USING v_tenant, v.owner, v.assigned, v.team, p_limit, p_after_updated_at, p_after_id;
+END
+$$;
+COMMENT ON FUNCTION app.visible_cases(uuid, text, text[], integer, timestamptz, uuid) IS
+    'One page of the live cases of the verified tenant on which p_user holds a case permission '
+    '(default cases.read), optionally of the given statuses, newest activity first; keyset '
+    'pages by (p_after_updated_at, p_after_id). The RBAC-filtered case list.';
+GRANT EXECUTE ON FUNCTION app.visible_cases(uuid, text, text[], integer, timestamptz, uuid)
+    TO legal_app, legal_readonly;
 
 -- For the restrictive policies below: may the caller administer RBAC? A maintenance session
 -- (provisioning, rbac_bootstrap) may.

@@ -454,8 +454,39 @@ def test_conditions_agree_between_has_permission_and_visible_case_ids(
                 " 'app.cases', id)", (user,))}
             visible = {r[0] for r in s.fetch("SELECT app.visible_case_ids(%s)", (user,))}
             assert visible == expected, (condition, scope)
+            page = {r[0] for r in s.fetch("SELECT id FROM app.visible_cases(%s, p_limit => 500)",
+                                          (user,))}
+            assert page == expected, (condition, scope)
             sizes.append(len(expected))
     assert 0 in sizes and max(sizes) >= 6  # some grant opened nothing, some opened much
+
+
+def test_visible_cases_pages_newest_first_by_status(
+        harness_db: Conn, firm: tuple[Tenant, TenantSession]) -> None:
+    a, s = firm
+    user = scoped_user(harness_db, a, s, "cases.read", "tenant", NOT_CLOSED)
+    for level in (1, 2, 3):
+        add_case(harness_db, a, confidentiality=level)
+        close_case(harness_db, add_case(harness_db, a, confidentiality=level))
+    expected = [r[0] for r in s.fetch(
+        "SELECT id FROM app.cases WHERE status IN ('受任', '進行中')"
+        " AND app.has_permission(%s, 'cases.read', 'app.cases', id)"
+        " ORDER BY updated_at DESC, id DESC", (user,))]
+    assert len(expected) >= 3
+    pages: list[Any] = []
+    after: tuple[Any, Any] = (None, None)
+    while True:
+        rows = s.fetch("SELECT id, updated_at FROM app.visible_cases(%s, 'cases.read',"
+                       " ARRAY['受任', '進行中'], 2, %s, %s)", (user, after[1], after[0]))
+        if not rows:
+            break
+        pages.extend(r[0] for r in rows)
+        after = (rows[-1][0], rows[-1][1])
+    assert pages == expected
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        s.fetch("SELECT * FROM app.visible_cases(%s, p_limit => 0)", (user,))
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        s.fetch("SELECT * FROM app.visible_cases(%s, 'invoices.approve')", (user,))
 
 
 def derived_state(admin: Conn, tenant: Tenant) -> tuple[list[tuple[Any, ...]], ...]:
