@@ -133,18 +133,6 @@ def _search(kind: str, filtered: bool = False) -> Callable[[Context], Params]:
 
 
 # -- dashboards and aggregations ----------------------------------------------------------
-_UNBILLED = """
-SELECT t.case_id, c.title, sum(t.minutes) AS minutes, sum(t.amount_yen) AS amount_yen,
-       min(t.work_date) AS since
-  FROM app.time_entries t
-  JOIN app.cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id
- WHERE t.billable AND t.invoice_line_id IS NULL{bypass}
- GROUP BY t.case_id, c.title
- ORDER BY amount_yen DESC, t.case_id
- LIMIT 20"""
-_UNBILLED_BYPASS = (" AND t.tenant_id = %(tenant)s AND t.deleted_at IS NULL"
-                    " AND c.deleted_at IS NULL")
-
 _CALENDAR = """
 SELECT h.starts_at, h.hearing_type, h.court_room, c.title, c.case_number,
        u.display_name AS lead_lawyer
@@ -210,8 +198,9 @@ QUERIES: dict[str, BenchQuery] = {q.id: q for q in (
                "SELECT status, category_id, cases FROM app.dashboard_case_counts()", _no_params),
     BenchQuery("dashboard_monthly_billing",
                "SELECT * FROM app.dashboard_monthly_billing(p_from => %(from)s::date)", _billing),
-    BenchQuery("unbilled_time", _UNBILLED.format(bypass=""), _no_params,
-               _UNBILLED.format(bypass=_UNBILLED_BYPASS)),
+    BenchQuery("unbilled_time",
+               "SELECT case_id, title, minutes, amount_yen, since"
+               " FROM app.dashboard_unbilled_time(20)", _no_params),
     BenchQuery("hearing_calendar", _CALENDAR.format(bypass="", user_live=""), _calendar,
                _CALENDAR.format(bypass=_CALENDAR_BYPASS, user_live=_LIVE_USER)),
     BenchQuery("has_permission", _HAS_PERMISSION, _permission),

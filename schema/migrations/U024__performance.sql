@@ -2,8 +2,10 @@
 SET LOCAL ROLE legal_owner;
 DROP SCHEMA monitoring CASCADE;
 DROP PROCEDURE app_private.refresh_dashboards();
+DROP FUNCTION app.dashboard_unbilled_time(integer);
 DROP FUNCTION app.dashboard_monthly_billing(date, date);
 DROP FUNCTION app.dashboard_case_counts();
+DROP MATERIALIZED VIEW app_private.mv_unbilled_time;
 DROP MATERIALIZED VIEW app_private.mv_monthly_billing;
 DROP MATERIALIZED VIEW app_private.mv_case_counts;
 DO $$

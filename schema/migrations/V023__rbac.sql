@@ -1248,6 +1248,9 @@ CREATE FUNCTION app.visible_cases(p_user uuid, p_permission text DEFAULT 'cases.
 RETURNS TABLE (id uuid, title text, status text, case_number text, category_id smallint,
                client_id uuid, updated_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
+-- A page, not the planner's default 1,000 rows: joins to it (the client's name) then go by
+-- index rather than hashing the tenant's whole table (measured: 48 -> 5 ms at 60,000 clients).
+ROWS 50
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

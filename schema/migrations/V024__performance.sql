@@ -143,6 +143,24 @@ COMMENT ON MATERIALIZED VIEW app_private.mv_monthly_billing IS
     'Billing and unbilled time per tenant and month; read through app.dashboard_monthly_billing().';
 CREATE UNIQUE INDEX mv_monthly_billing_key ON app_private.mv_monthly_billing (tenant_id, month);
 
+-- Unbilled time per live case, for the "unbilled time" dashboard (largest amounts first). The
+-- live aggregate over a tenant's unbilled entries costs 190-450 ms at 300,000 time entries
+-- (168,000 unbilled over 70,000 cases: every entry is summed before the top 20 is known); this
+-- view answers in under a millisecond, as fresh as the last refresh_dashboards().
+CREATE MATERIALIZED VIEW app_private.mv_unbilled_time AS
+SELECT t.tenant_id, t.case_id, sum(t.minutes)::bigint AS minutes,
+       sum(t.amount_yen)::bigint AS amount_yen, min(t.work_date) AS since,
+       count(*)::bigint AS entries
+  FROM app.time_entries t
+  JOIN app.cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id AND c.deleted_at IS NULL
+ WHERE t.deleted_at IS NULL AND t.billable AND t.invoice_line_id IS NULL
+ GROUP BY t.tenant_id, t.case_id;
+COMMENT ON MATERIALIZED VIEW app_private.mv_unbilled_time IS
+    'Unbilled billable time per tenant and live case; read through app.dashboard_unbilled_time().';
+CREATE UNIQUE INDEX mv_unbilled_time_key ON app_private.mv_unbilled_time (tenant_id, case_id);
+CREATE INDEX mv_unbilled_time_amount_idx ON app_private.mv_unbilled_time
+    (tenant_id, amount_yen DESC, case_id);
+
 CREATE FUNCTION app.dashboard_case_counts()
 RETURNS TABLE (status text, category_id smallint, cases bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -172,8 +190,25 @@ AS $$
 $$;
 COMMENT ON FUNCTION app.dashboard_monthly_billing(date, date) IS
     'The verified tenant''s monthly billing and unbilled time (no tenant parameter by design).';
-GRANT EXECUTE ON FUNCTION app.dashboard_case_counts(), app.dashboard_monthly_billing(date, date)
-    TO legal_app, legal_readonly;
+CREATE FUNCTION app.dashboard_unbilled_time(p_limit integer DEFAULT 20)
+RETURNS TABLE (case_id uuid, title text, minutes bigint, amount_yen bigint, since date,
+               entries bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+ROWS 20
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.case_id, c.title, m.minutes, m.amount_yen, m.since, m.entries
+      FROM app_private.mv_unbilled_time m
+      JOIN app.cases c ON c.tenant_id = m.tenant_id AND c.id = m.case_id
+     WHERE m.tenant_id = app.current_tenant_id()
+     ORDER BY m.amount_yen DESC, m.case_id
+     LIMIT least(greatest(coalesce(p_limit, 20), 1), 500)
+$$;
+COMMENT ON FUNCTION app.dashboard_unbilled_time(integer) IS
+    'The verified tenant''s cases with the most unbilled billable time (yen), p_limit of them '
+    '(1..500), as of the last dashboard refresh (no tenant parameter by design).';
+GRANT EXECUTE ON FUNCTION app.dashboard_case_counts(), app.dashboard_monthly_billing(date, date),
+    app.dashboard_unbilled_time(integer) TO legal_app, legal_readonly;
 
 -- Run by a maintenance session (superuser or migrator login: the owner policies let the
 -- refresh see every tenant) e.g. every few minutes; CONCURRENTLY keeps readers unblocked.
@@ -188,6 +223,7 @@ BEGIN
     END IF;
     REFRESH MATERIALIZED VIEW CONCURRENTLY app_private.mv_case_counts;
     REFRESH MATERIALIZED VIEW CONCURRENTLY app_private.mv_monthly_billing;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY app_private.mv_unbilled_time;
 END
 $$;
 COMMENT ON PROCEDURE app_private.refresh_dashboards() IS

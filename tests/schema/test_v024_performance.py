@@ -90,9 +90,55 @@ def test_without_context_the_dashboard_is_empty(harness_db: psycopg.Connection[A
         assert conn.execute("SELECT count(*) FROM app.dashboard_case_counts()").fetchone() == (0,)
 
 
+UNBILLED_LIVE = """
+SELECT t.case_id, c.title, sum(t.minutes), sum(t.amount_yen), min(t.work_date), count(*)
+  FROM app.time_entries t JOIN app.cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id
+ WHERE t.billable AND t.invoice_line_id IS NULL
+ GROUP BY t.case_id, c.title ORDER BY 4 DESC, 1 LIMIT 20"""
+
+
+def _seed_time(admin: psycopg.Connection[Any], tenant: Tenant, entries: int) -> None:
+    """Time entries on the tenant's cases (some not billable), through the superuser."""
+    admin.execute("SET session_replication_role = replica")
+    admin.execute(
+        "INSERT INTO app.time_entries (tenant_id, case_id, user_id, work_date, minutes,"
+        " description, rate_yen, amount_yen, billable)"
+        " SELECT %(t)s, c.id, %(u)s, current_date - g %% 90, 6 * (1 + g %% 40), '起案',"
+        "        20000, 6 * (1 + g %% 40) * 20000 / 60, g %% 7 <> 0"
+        "   FROM generate_series(1, %(n)s) g"
+        "   JOIN LATERAL (SELECT id FROM app.cases WHERE tenant_id = %(t)s ORDER BY id"
+        "                  OFFSET (g * 7919) %% 30 LIMIT 1) c ON true",
+        {"t": tenant.id, "u": tenant.user_id, "n": entries})
+    admin.execute("SET session_replication_role = DEFAULT")
+    admin.commit()
+
+
+def test_unbilled_time_dashboard_matches_the_live_aggregate(
+        harness_db: psycopg.Connection[Any], tenant_pair: tuple[Tenant, Tenant],
+        as_tenant: Any) -> None:
+    a, b = tenant_pair
+    _seed_cases(harness_db, a, 30)
+    _seed_cases(harness_db, b, 30)
+    _seed_time(harness_db, a, 400)
+    _seed_time(harness_db, b, 300)
+    # A soft-deleted case drops out of both.
+    harness_db.execute("UPDATE app.cases SET deleted_at = now() WHERE tenant_id = %s AND id ="
+                       " (SELECT case_id FROM app.time_entries WHERE tenant_id = %s LIMIT 1)",
+                       (a.id, a.id))
+    harness_db.commit()
+    _refresh(harness_db)
+    live = as_tenant(a).fetch(UNBILLED_LIVE)
+    dashboard = as_tenant(a).fetch("SELECT * FROM app.dashboard_unbilled_time(20)")
+    assert len(live) == 20
+    assert [tuple(r) for r in dashboard] == [tuple(r) for r in live]
+    b_cases = {r[0] for r in as_tenant(b).fetch("SELECT * FROM app.dashboard_unbilled_time(500)")}
+    assert b_cases and not b_cases & {r[0] for r in live}
+
+
 @pytest.mark.parametrize("statement", [
     "SELECT * FROM app_private.mv_case_counts",
     "SELECT * FROM app_private.mv_monthly_billing",
+    "SELECT * FROM app_private.mv_unbilled_time",
     "CALL app_private.refresh_dashboards()",
     "SELECT * FROM monitoring.table_bloat",
 ])
