@@ -88,6 +88,9 @@ def seed(conn: psycopg.Connection[Any], scale: Scale, today: dt.date) -> SeedSta
     conn.commit()
     phrases = list(PHRASES)
     tokens = [textsearch.to_token_string(p) for p in PHRASES]
+    # Autocommit outside the per-tenant transactions: indexes_deferred rebuilds on several
+    # connections, which would wait for locks held by a transaction left open on this one.
+    conn.autocommit = True
     with indexes_deferred(conn, LOADED_TABLES):
         for (tenant_id, users), (cases, docs, _u) in zip(tenants, _tenant_sizes(scale),
                                                           strict=True):
@@ -96,7 +99,6 @@ def seed(conn: psycopg.Connection[Any], scale: Scale, today: dt.date) -> SeedSta
                 _business(conn, tenant_id, users, cases, today)
                 conn.execute("ANALYZE app.cases, app.clients")
                 _documents(conn, tenant_id, cases, docs, today, phrases, tokens)
-    conn.commit()
     # A fresh session: REFRESH ... CONCURRENTLY makes a temporary table as the view's owner,
     # which fails in a session whose temporary schema already exists (the loader's).
     with psycopg.connect(conn.info.dsn, autocommit=True) as fresh:
