@@ -27,6 +27,7 @@ from harness.postgres import connect
 from harness.results import (
     RunResults,
     bench_failures,
+    bench_server,
     bench_started,
     capture_environment,
     git_commit,
@@ -94,8 +95,10 @@ def bench_results(path: Path) -> RunResults:
     started, finished = bench_started(runs)
     started = started or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     seeded = all(str(r.results.get("dataset", {}).get("source")) == "datasets" for r in runs)
+    version, number, settings = bench_server(runs) or (
+        "not recorded in bench-results.json", 0, {})
     environment = capture_environment(
-        postgres_version="not recorded in bench-results.json", server_version_num=0,
+        postgres_version=version, server_version_num=number, settings=settings,
         mode="harness bench", scale=",".join(r.scale for r in runs),
         seed=1 if seeded else 0)  # the scenarios' generator builds its datasets with seed 1
     results = judge(RunResults(

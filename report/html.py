@@ -90,6 +90,8 @@ def _performance(p: PerformanceResults) -> dict[str, Any]:
         "rls_table": Markup(tables.rls_table(p.rls)) if p.rls else None,
         "load_chart": _svg(charts.load_over_time(p.load)) if p.load else None,
         "load_table": Markup(tables.load_table(p.load)) if p.load and p.load.stats else None,
+        "crosscheck_table": Markup(tables.crosscheck_table(p.crosscheck))
+        if p.crosscheck and p.crosscheck.queries else None,
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.findings import Finding
 from harness.results import (
+    CrossCheck,
     Gate,
     IsolationResults,
     MigrationResults,
@@ -24,6 +25,7 @@ from harness.results import (
     QueryResult,
     RunResults,
 )
+from report.summary import budget_text
 
 
 @dataclass
@@ -191,14 +193,32 @@ def _performance(p: PerformanceResults) -> list[Case]:
             case.message = (f"failures {p.load.failure_ratio:.2%} > allowed "
                             f"{p.load.max_failure_ratio:.2%}")
         cases.append(case)
+    if p.crosscheck is not None:
+        cases.append(_crosscheck_case(p.crosscheck))
+    if p.findings:  # notes, not failures: shown with the suite's output
+        case = Case("harness.performance.findings", f"{len(p.findings)} benchmark finding(s)")
+        case.out += list(p.findings)
+        cases.append(case)
     return cases
+
+
+def _crosscheck_case(c: CrossCheck) -> Case:
+    case = Case("harness.performance.load", f"{c.tool} cross-check {c.users} clients", c.seconds)
+    rate = f" at {c.rate:.1f}/s (locust's throughput)" if c.rate is not None else ""
+    case.out.append(f"{c.requests} transactions{rate}: {c.rps:.1f}/s, {c.errors} failed")
+    case.out += [f"{q.query}: p95 locust {q.locust_p95_ms:.3f} ms, {c.tool} "
+                 f"{q.pgbench_p95_ms:.3f} ms ({q.ratio:.2f}x)" for q in c.queries]
+    if not c.ok:
+        case.outcome = "failure"
+        case.message = (f"{c.tool} exit code {c.exit_code}, {c.errors} failed transaction(s), "
+                        f"{len(c.queries)} query(ies) compared")
+    return case
 
 
 def _query_case(q: QueryResult) -> Case:
     case = Case("harness.performance.latency", q.key)
     case.out.append(f"n={q.samples} p50={q.p50_ms:.3f} ms p95={q.p95_ms:.3f} ms "
-                    f"p99={q.p99_ms:.3f} ms; requirement {q.requirement_ms} ms, "
-                    f"target {q.target_ms} ms ({'asserted' if q.target_asserted else 'shown'})")
+                    f"p99={q.p99_ms:.3f} ms; {budget_text(q)}")
     if q.status == "fail":
         over_requirement = q.requirement_ms is not None and not q.value_ms <= q.requirement_ms
         kind, limit, stated = (("requirement", q.requirement_ms, q.requirement)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.findings import SEVERITIES
-from harness.results import RunResults
+from harness.results import QueryResult, RunResults
 from report.trend import regressions
 
 MAX_LINES = 24
@@ -51,11 +51,20 @@ def _misses(results: RunResults) -> list[str]:
     if not misses and not rls:
         return []
     lines = ["budget misses:"]
-    lines += [_cut(f"  {q.key} {q.metric} {q.value_ms:.1f} ms (requirement "
-                   f"{q.requirement_ms} ms, target {q.target_ms} ms)") for q in misses[:5]]
+    lines += [_cut(f"  {q.key} {q.metric} {q.value_ms:.1f} ms ({budget_text(q)})")
+              for q in misses[:5]]
     lines += [f"  RLS overhead {r.query}@{r.scale} {r.ratio:.2f}x > {r.max_ratio}x"
               for r in rls[:3]]
     return lines
+
+
+def budget_text(q: QueryResult) -> str:
+    """``requirement 200 ms, target 5 ms (asserted)``; a limit the budget lacks is left out."""
+    parts = [f"requirement {q.requirement_ms:g} ms"] if q.requirement_ms is not None else []
+    if q.target_ms is not None:
+        parts.append(f"target {q.target_ms:g} ms "
+                     f"({'asserted' if q.target_asserted else 'shown, not asserted'})")
+    return ", ".join(parts) or "no budget"
 
 
 def _regressions(results: RunResults) -> list[str]:

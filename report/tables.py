@@ -14,6 +14,7 @@ import pandas as pd
 
 from harness.results import (
     COMMANDS,
+    CrossCheck,
     Environment,
     FamilyStats,
     LoadTest,
@@ -131,6 +132,14 @@ def load_table(load: LoadTest) -> str:
         for s in load.stats])
     return frame_html(frame, "load", classes=_classes(
         frame, failures=["fail" if s.failures else "" for s in load.stats]), precision=1)
+
+
+def crosscheck_table(check: CrossCheck) -> str:
+    """Per query: p95 as locust measured it and as pgbench did at the same throughput."""
+    frame = pd.DataFrame([{
+        "query": q.query, "locust p95 ms": q.locust_p95_ms, "pgbench p95 ms": q.pgbench_p95_ms,
+        "pgbench / locust": q.ratio} for q in check.queries])
+    return frame_html(frame, "crosscheck")
 
 
 def migrations_table(migrations: MigrationResults) -> str:

@@ -17,6 +17,7 @@ from psycopg import sql
 from harness.attack import reproducer, spoofing
 from harness.attack.base import Family
 from harness.attack.engine import explore
+from harness.attack.holdings import held_query
 from harness.attack.outcome import Outcome, classify, execute
 from harness.attack.reads import _split
 from harness.attack.seed import base_type, insertion_order, pick, seed_tenants
@@ -156,6 +157,21 @@ def test_fingerprints_are_values_only_b_holds() -> None:
     assert str(shared) not in prints.values and "same@x.jp" not in prints.values
     assert prints.hits(["x", "only-b@x.jp", None]) == ["only-b@x.jp"]
     assert Fingerprints(frozenset({"abc123"})).in_text("1\tabc123\n") == ["abc123"]
+    # A value A holds outside its sample (read in full by holdings) is not B's, in any spelling.
+    other = uuid.UUID(int=5)
+    held = fingerprints([subject], SimpleNamespace(id=theirs),  # type: ignore[arg-type]
+                        held_by_a={"only-b@x.jp", str(other), str(theirs)})
+    assert "only-b@x.jp" not in held.values and other.hex not in held.values
+    assert str(theirs) in held.values  # B's id is always evidence
+
+
+def test_held_query_compares_text_of_a_rows_with_the_candidates() -> None:
+    query = held_query("app.clients", ["corporate_number", "id"], {"2594302179910", "ab"},
+                       "tenant_id", uuid.UUID(int=1), "uuid")
+    assert 'FROM "app"."clients" t CROSS JOIN LATERAL (VALUES' in query
+    assert "octet_length(t.\"corporate_number\"::text) <= 13" in query
+    assert f"WHERE t.\"tenant_id\" = '{uuid.UUID(int=1).hex}'::uuid" in query
+    assert "= ANY('{2594302179910,ab}'::text[])" in query
 
 
 def test_insertion_order_puts_parents_first() -> None:

@@ -23,10 +23,12 @@ from harness.results import (
     PerformanceResults,
     ResultsError,
     bench_failures,
+    bench_server,
     judge_bench,
     performance_from_bench,
     read_bench,
 )
+from scenarios.performance.load import LoadDurationError, ramp, summarize
 
 FIXTURE = Path(__file__).parent / "data" / "bench-tiny"
 SERVER = Server(admin_dsn="host=/nonexistent dbname=postgres", kind="dsn")
@@ -109,6 +111,103 @@ def test_a_merged_document_reads_each_scale(tmp_path: Path) -> None:
     (tmp_path / "bench-results.json").write_text(json.dumps(merged), encoding="utf-8")
     perf = performance_from_bench(read_bench(tmp_path / "bench-results.json"))
     assert len(perf.queries) == len(_document()["queries"]) and perf.histograms
+
+
+def _current(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fixture (written before these keys were) with what bench-results.json records now:
+    budget titles and rows labels, the RLS ``asserted`` flag, SQL of the plans, the load run's
+    spawn rate, window and aggregated line, the pgbench comparison, the server."""
+    for qid, entry in doc["queries"].items():
+        entry["budget"].update(title=f"title of {qid}", rows="documents")
+    for entry in doc["rls"].values():
+        entry["asserted"] = False
+    for qid, entry in doc["explain"].items():
+        entry.update(sql=f"SELECT /* {qid} */ 1", bypass_sql=f"SELECT /* {qid} bypass */ 1")
+    for entry in doc["load"].values():
+        entry.update(spawn_rate=20.0, ramp_seconds=2.5, window_seconds=7.5, aggregated={
+            "n": 100, "p50": 1.5, "p95": 9.5, "p99": 19.5, "mean": 3.0, "min": 1, "max": 20})
+    doc["environment"] = {"postgres_version": "15.18 (Debian 15.18-0+deb12u1)",
+                          "server_version_num": 150018,
+                          "settings": {"shared_buffers": "256MB", "work_mem": "4MB"}}
+    doc["findings"] = ["case_list: p95 grows ~linearly with the tenant's cases"]
+    return doc
+
+
+def test_what_the_benchmarks_record_now_is_used(tmp_path: Path) -> None:
+    doc = _current(_document())
+    (tmp_path / "bench-results.json").write_text(json.dumps(doc), encoding="utf-8")
+    runs = read_bench(tmp_path / "bench-results.json")
+    perf = performance_from_bench(runs)
+    assert all(q.title == f"title of {q.query}" and q.rows_label == "documents"
+               for q in perf.queries)
+    assert all(r.max_ratio is None for r in perf.rls)
+    plan = perf.plans[0]
+    assert plan.sql.startswith(f"SELECT /* {plan.query} */ 1") and "bypass */" in plan.sql
+    load = perf.load
+    assert load is not None and load.spawn_rate == 20.0 and load.ramp_seconds == 2.5
+    entry = doc["load"][f"locust_{load.users}"]
+    total = next(s for s in load.stats if s.name == "Aggregated")
+    assert (total.requests, total.rps, total.p95_ms) == (entry["requests"], entry["rps"], 9.5)
+    assert load.measured_seconds == 7.5
+    assert sum(s.rps for s in load.stats if s.name != "Aggregated") == pytest.approx(
+        entry["requests"] / 7.5)  # every line over the same window
+    assert perf.findings == tuple(doc["findings"])
+    check = perf.crosscheck
+    assert check is not None and check.ok and check.users == doc["pgbench"]["users"]
+    assert {q.query for q in check.queries} == set(doc["pgbench"]["comparison"])
+    assert bench_server(runs) == ("15.18 (Debian 15.18-0+deb12u1)", 150018,
+                                  {"shared_buffers": "256MB", "work_mem": "4MB"})
+
+
+def test_an_older_file_falls_back_to_what_it_has() -> None:
+    perf, runs = _performance(), read_bench(FIXTURE / "bench-results.json")
+    assert bench_server(runs) is None and perf.findings == ()
+    assert all(q.rows_label for q in perf.queries if q.query in _document()["scaling"])
+    load = perf.load
+    assert load is not None and load.spawn_rate == max(1, load.users // 5)
+    assert load.ramp_seconds is None and load.measured_seconds
+    assert perf.crosscheck is not None  # the pgbench block was recorded already
+
+
+def test_a_failed_crosscheck_is_one_failure_not_two(tmp_path: Path) -> None:
+    doc = _document()
+    doc["pgbench"].update(errors=4, exit_code=1)
+    (tmp_path / "bench-results.json").write_text(json.dumps(doc), encoding="utf-8")
+    perf = replace(_passing(), crosscheck=performance_from_bench(
+        read_bench(tmp_path / "bench-results.json")).crosscheck)
+    gate = judge_bench(perf, ["test_pgbench_cross_check: AssertionError: pgbench failed"])
+    assert gate.status == "fail" and "pgbench cross-check: exit code 1, 4 failed" in gate.reason
+    assert "other benchmark" not in gate.reason
+
+
+# -- the load runs ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("users", "seconds", "rate", "ramp_seconds"), [
+    (50, 30, 10.0, 5.0), (200, 30, 40.0, 5.0), (50, 10, 20.0, 2.5), (200, 5, 160.0, 1.25),
+    (1, 30, 1.0, 1.0)])
+def test_the_ramp_up_leaves_most_of_a_short_run_measured(users: int, seconds: int, rate: float,
+                                                         ramp_seconds: float) -> None:
+    assert ramp(users, seconds) == (rate, pytest.approx(ramp_seconds))
+
+
+def test_a_run_too_short_to_measure_is_a_usage_error() -> None:
+    with pytest.raises(LoadDurationError, match="at least 4 s"):
+        ramp(50, 3)
+
+
+def test_throughput_is_over_the_window_each_process_measured(tmp_path: Path) -> None:
+    for pid, (count, start, end) in enumerate([(300, 100.0, 103.0), (100, 100.5, 102.5)]):
+        data = {"timings": {"q": [1.0] * count}, "errors": {},
+                "window": {"start": start, "end": end, "steady": True}}
+        (tmp_path / f"w.{pid}.json").write_text(json.dumps(data), encoding="utf-8")
+    result = summarize(tmp_path, "w", steady_seconds=0.0)  # a short run: no nominal window
+    assert result["rps"] == 150.0 and result["window_seconds"] == 3.0 and result["steady"]
+    assert result["aggregated"]["n"] == 400 == result["requests"]
+    (tmp_path / "w.1.json").unlink()
+    (tmp_path / "w.0.json").write_text(json.dumps(
+        {"timings": {"q": [1.0] * 10}, "errors": {"q: OperationalError": 2}}), encoding="utf-8")
+    old = summarize(tmp_path, "w", steady_seconds=4.0)  # a file without its window
+    assert old["rps"] == 3.0 and old["errors"] == 2
+    assert summarize(tmp_path, "none", steady_seconds=4.0)["rps"] is None
 
 
 @pytest.mark.parametrize("text", ["[]", '{"schema": 1}', '{"schema_version": 1}', "{"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import psycopg
 from psycopg import ClientCursor, sql
 from psycopg.rows import dict_row
 
+from harness.attack.holdings import held_values, shared_tables
 from harness.attack.outcome import LOCKED, Outcome, copy_out, execute
 from harness.attack.statements import ident, lit, render
 from harness.catalog import Catalog, Constraint, Function, Table, read_catalog
@@ -78,7 +79,8 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprints:
-    """Values only tenant B has (its id, its keys, its unique texts), as strings."""
+    """Values only tenant B has (its id, its keys, its unique texts), as strings: a result
+    that holds one holds B's data, since A has no row (and no shared table) with it."""
 
     values: frozenset[str]
 
@@ -153,10 +155,26 @@ class World:
         self.login_as_app = True
         self.actor = self.open_session("A")
         self.subjects = read_subjects(self.admin, self.catalog, target, a, b)
-        self.fingerprints = fingerprints(self.subjects, b)
+        self.fingerprints = fingerprints(self.subjects, b, self._held_by_a())
         self.extras: dict[str, Any] = {}
         self._types: dict[str, str | None] = {}
         self._attempts_in_context = 0
+
+    def _held_by_a(self) -> frozenset[str]:
+        """B's candidate values that A holds too, in any of its rows (read in full) or in a
+        shared table: legitimately visible to A, so never evidence of a leak."""
+        candidates = {v for spellings in victim_candidates(self.subjects).values()
+                      for v in spellings}
+        shared = shared_tables(self.catalog, self.target.app_role,
+                               {s.qualified for s in self.subjects}, self.target.schemas)
+        held, unreadable = held_values(
+            self.admin, [(s.table, s.tenant_column) for s in self.subjects], shared,
+            self.a.id, candidates)
+        if unreadable:
+            self.notes.append(
+                "could not read every row of " + ", ".join(unreadable) + " through the DSN's "
+                "role: values tenant A holds there may be taken for tenant B's")
+        return held
 
     # -- sessions ----------------------------------------------------------------------------
     def open_session(self, label: str) -> Session:
@@ -392,18 +410,35 @@ def ground_truth(admin: psycopg.Connection[Any], subject: Subject, tenant: Any,
         return tuple(cur.execute(render(query).encode()).fetchall())
 
 
-def fingerprints(subjects: Sequence[Subject], b: Party) -> Fingerprints:
-    """B's id, B's key values and B's values of unique text columns that A does not have."""
-    values: set[str] = {str(b.id)} if _distinctive(b.id) else set()
-    a_values: set[str] = set()
+def victim_candidates(subjects: Sequence[Subject]) -> dict[str, set[str]]:
+    """B's values of key and unique columns (in its ground-truth rows), with their spellings."""
+    found: dict[str, set[str]] = {}
     for subject in subjects:
         cols = set(subject.key) | _unique_columns(subject.table)
-        for label, target in (("A", a_values), ("B", values)):
-            for row in subject.rows(label):
-                for column in cols:
-                    if column in row and _distinctive(row[column]):
-                        target.update(_spellings(row[column]))
-    return Fingerprints(frozenset(values - a_values))
+        for row in subject.rows_b:
+            for column in cols:
+                if column in row and _distinctive(row[column]):
+                    found.setdefault(str(row[column]), set()).update(_spellings(row[column]))
+    return found
+
+
+def fingerprints(subjects: Sequence[Subject], b: Party,
+                 held_by_a: Collection[str] = frozenset()) -> Fingerprints:
+    """B's id, and B's key values and values of unique text columns that A does not hold:
+    neither in A's ground-truth rows nor in ``held_by_a`` (what A holds anywhere, see
+    ``holdings``). B's id is always one: no row of A carries it."""
+    a_values = set(held_by_a)
+    for subject in subjects:
+        cols = set(subject.key) | _unique_columns(subject.table)
+        for row in subject.rows_a:
+            for column in cols:
+                if column in row and _distinctive(row[column]):
+                    a_values |= _spellings(row[column])
+    values: set[str] = _spellings(b.id) if _distinctive(b.id) else set()
+    for spellings in victim_candidates(subjects).values():
+        if not spellings & a_values:
+            values |= spellings
+    return Fingerprints(frozenset(values))
 
 
 def _spellings(value: Any) -> set[str]:

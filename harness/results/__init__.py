@@ -16,6 +16,7 @@ from __future__ import annotations
 from harness.results.bench import (
     BenchFiles,
     bench_failures,
+    bench_server,
     bench_started,
     explain_text,
     judge_bench,
@@ -41,6 +42,8 @@ from harness.results.model import (
     METRICS,
     SCHEMA_VERSION,
     STATUSES,
+    CrossCheck,
+    CrossCheckQuery,
     Environment,
     FamilyStats,
     Gate,
@@ -82,12 +85,13 @@ from harness.results.verdicts import (
 
 __all__ = [
     "CELL_STATUSES", "COMMANDS", "ENVIRONMENT_SETTINGS", "GATES", "METRICS", "SCHEMA_VERSION",
-    "STATUSES", "BenchFiles", "Environment", "FamilyStats", "Gate", "Histogram", "IsolationResults",
+    "STATUSES", "BenchFiles", "CrossCheck", "CrossCheckQuery", "Environment", "FamilyStats",
+    "Gate", "Histogram", "IsolationResults",
     "LoadPoint", "LoadStat", "LoadTest", "MatrixCell", "MigrationResults", "MigrationStep",
     "PerformanceResults", "Plan", "QueryResult", "ResultsError", "RlsOverhead", "RuleInfo",
     "RunResults", "ScalingPoint", "SchemaColumn", "SchemaConstraint", "SchemaFunction",
     "SchemaPolicy", "SchemaReference", "SchemaTable", "TableCoverage", "TrendEntry", "UndoRedo",
-    "attack_matrix", "bench_failures", "bench_started", "capture_environment",
+    "attack_matrix", "bench_failures", "bench_server", "bench_started", "capture_environment",
     "explain_text", "git_commit", "higher_is_better", "judge",
     "judge_bench", "judge_isolation", "judge_migrations", "judge_performance",
     "load_results", "migration_steps", "new_run_id", "performance_from_bench", "read_bench",

@@ -3,17 +3,22 @@
 
 ``read_bench`` reads the files; the rest maps plain data. The engine does not import the
 scenarios, so the layout is read as documented in ``scenarios/performance/results.py``
-(``schema`` 1):
+(``schema`` 1; keys added since are optional, so older files still read):
 
-- ``queries``: one ``QueryResult`` each (figures, budget, which checks were asserted);
-- ``rls``: ``RlsOverhead`` on medians; the 1.10x target is asserted from ``large`` up, as the
-  scenario does, so below it the ratio is shown without a limit;
-- ``scaling``: ``ScalingPoint`` per tenant size; ``explain``: ``Plan`` (EXPLAIN rendered as
-  text, as the application and as the BYPASSRLS role);
-- ``load``: the ``LoadTest`` of the largest locust user count (or a run with failed requests);
+- ``queries``: one ``QueryResult`` each (figures, budget with its title and rows label, which
+  checks were asserted);
+- ``rls``: ``RlsOverhead`` on medians, limited by the 1.10x target where ``asserted`` (files
+  without the flag: from ``large`` up, as the scenario decides);
+- ``scaling``: ``ScalingPoint`` per tenant size; ``explain``: ``Plan`` (the SQL, and EXPLAIN
+  rendered as text, as the application and as the BYPASSRLS role);
+- ``load``: the ``LoadTest`` of the largest locust user count (or a run with failed requests):
+  spawn rate, ramp-up and measured window, per-query and aggregated figures from the raw
+  timings of that window;
+- ``pgbench``: the ``CrossCheck`` of locust against pgbench; ``findings``: notes that did not
+  fail; ``environment``: the server version and settings (``bench_server``);
 - ``benchmark.json`` next to it (pytest-benchmark's raw timings): ``Histogram`` samples;
-- ``load/locust-<users>_stats_history.csv`` and ``_stats.csv``: the series over time and the
-  aggregated line of the chosen load test.
+- ``load/locust-<users>_stats_history.csv`` and ``_stats.csv``: the series over time, and the
+  aggregated line for files that lack their own.
 
 A merged document of several scales (``runs``) reads each run from ``<dir>/<scale>/``.
 """
@@ -31,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.results.model import (
+    CrossCheck,
+    CrossCheckQuery,
     Gate,
     Histogram,
     LoadPoint,
@@ -46,6 +53,7 @@ from harness.results.model import (
 from harness.results.verdicts import judge_performance
 
 BENCH_SCHEMA = 1
+CROSSCHECK_TEST = "test_pgbench_cross_check"  # scenarios/performance/test_bench_load.py
 RLS_ASSERTED_FROM = "large"  # scenarios/performance/test_bench_rls.py asserts from this scale
 _SCALES = ("tiny", "small", "medium", "large")
 _LOCUST = re.compile(r"locust_(\d+)")
@@ -123,13 +131,30 @@ def performance_from_bench(runs: Sequence[BenchFiles]) -> PerformanceResults:
         raise ResultsError(f"bench results: unexpected layout ({type(exc).__name__}: {exc})",
                            hint="rerun the benchmarks with this checkout") from exc
     loads = [p.load for p in parts if p.load is not None]
+    checks = [p.crosscheck for p in parts if p.crosscheck is not None]
+    several = len(runs) > 1
     return PerformanceResults(
         queries=tuple(q for p in parts for q in p.queries),
         scaling=tuple(s for p in parts for s in p.scaling),
         histograms=tuple(h for p in parts for h in p.histograms),
         rls=tuple(r for p in parts for r in p.rls),
         load=loads[-1] if loads else None,
-        plans=tuple(x for p in parts for x in p.plans))
+        plans=tuple(x for p in parts for x in p.plans),
+        findings=tuple(f"{run.scale}: {f}" if several else f
+                       for run, p in zip(runs, parts, strict=True) for f in p.findings),
+        crosscheck=checks[-1] if checks else None)
+
+
+def bench_server(runs: Sequence[BenchFiles]) -> tuple[str, int, dict[str, str]] | None:
+    """(server_version, server_version_num, settings) the benchmarks recorded (the last run's),
+    or None for a file written before they did."""
+    for run in reversed(runs):
+        env: Document = run.results.get("environment") or {}
+        if env.get("postgres_version"):
+            settings = {str(k): str(v) for k, v in (env.get("settings") or {}).items()}
+            return (str(env["postgres_version"]), int(env.get("server_version_num") or 0),
+                    settings)
+    return None
 
 
 def _performance(run: BenchFiles) -> PerformanceResults:
@@ -145,7 +170,9 @@ def _performance(run: BenchFiles) -> PerformanceResults:
         histograms=tuple(_histograms(run.benchmark, {q.query for q in queries}, scale)),
         rls=tuple(_rls(qid, entry, scale) for qid, entry in doc.get("rls", {}).items()),
         load=_load(doc.get("load", {}), run),
-        plans=tuple(_plan(qid, entry, scale) for qid, entry in doc.get("explain", {}).items()))
+        plans=tuple(_plan(qid, entry, scale) for qid, entry in doc.get("explain", {}).items()),
+        findings=tuple(str(f) for f in doc.get("findings", ())),
+        crosscheck=_crosscheck(doc.get("pgbench") or {}))
 
 
 def _query(qid: str, entry: Document, scale: str, label: str) -> QueryResult:
@@ -161,7 +188,7 @@ def _query(qid: str, entry: Document, scale: str, label: str) -> QueryResult:
         target=str(budget.get("target", "")), mean_ms=_number(entry.get("mean")),
         min_ms=_number(entry.get("min")), max_ms=_number(entry.get("max")),
         rows=None if entry.get("rows") is None else int(entry["rows"]),
-        rows_label=str(budget.get("rows", label)))
+        rows_label=str(budget.get("rows") or label))  # older files: the scaling fit's label
 
 
 def _rls(qid: str, entry: Document, scale: str) -> RlsOverhead:
@@ -191,20 +218,42 @@ def _load(load: Document, run: BenchFiles) -> LoadTest | None:
     users = max(runs, key=lambda u: (int(runs[u].get("errors") or 0) > 0, u))
     entry = runs[users]
     requests, rps = int(entry.get("requests") or 0), float(entry.get("rps") or 0.0)
-    steady = requests / rps if rps > 0 else 0.0
+    measured = _number(entry.get("window_seconds")) or (requests / rps if rps > 0 else 0.0)
     kinds: Document = entry.get("error_kinds") or {}
     stats = []
     for name, s in sorted(entry.get("queries", {}).items()):
         failures = sum(int(n) for kind, n in kinds.items() if kind.startswith(f"{name}: "))
         total = int(s["n"]) + failures
-        stats.append(LoadStat(name, total, failures, total / steady if steady else 0.0,
+        stats.append(LoadStat(name, total, failures, total / measured if measured else 0.0,
                               float(s["p50"]), float(s["p95"]), float(s["p99"]),
                               _number(s.get("mean"))))
-    stats += _aggregated(run.stats.get(users, ()))
+    overall: Document | None = entry.get("aggregated")
+    if overall:  # the same window and raw timings as the lines above
+        stats.append(LoadStat("Aggregated", requests, int(entry.get("errors") or 0), rps,
+                              float(overall["p50"]), float(overall["p95"]),
+                              float(overall["p99"]), _number(overall.get("mean"))))
+    else:
+        stats += _aggregated(run.stats.get(users, ()))
     return LoadTest(users=users, spawn_rate=float(entry.get("spawn_rate") or max(1, users // 5)),
                     seconds=float(entry.get("seconds") or 0), tool="locust",
                     series=_series(run.history.get(users, ())), stats=tuple(stats),
-                    max_failure_ratio=0.0)
+                    max_failure_ratio=0.0, ramp_seconds=_number(entry.get("ramp_seconds")),
+                    measured_seconds=round(measured, 3) if measured else None)
+
+
+def _crosscheck(entry: Document) -> CrossCheck | None:
+    """The pgbench cross-check (``pgbench`` of bench-results.json), if it ran."""
+    if not entry or "requests" not in entry:
+        return None
+    comparison: Document = entry.get("comparison") or {}
+    return CrossCheck(
+        users=int(entry.get("users") or entry.get("clients") or 0),
+        seconds=float(entry.get("seconds") or 0), rate=_number(entry.get("rate")),
+        rps=float(entry.get("rps") or 0.0), requests=int(entry["requests"]),
+        errors=int(entry.get("errors") or 0),
+        queries=tuple(CrossCheckQuery(qid, float(c["locust_p95"]), float(c["pgbench_p95"]))
+                      for qid, c in sorted(comparison.items())),
+        exit_code=int(entry.get("exit_code") or 0))
 
 
 def _aggregated(rows: Rows) -> list[LoadStat]:
@@ -231,7 +280,10 @@ def _plan(qid: str, entry: Document, scale: str) -> Plan:
     if entry.get("bypass"):
         text += ("\n\n-- as the BYPASSRLS role, with an explicit tenant filter\n"
                  + "\n".join(explain_text(entry["bypass"])))
-    sql = str(entry.get("sql") or "-- (the SQL text is not recorded in bench-results.json)")
+    sql = str(entry.get("sql") or "-- (the SQL text is not recorded in this bench-results.json)")
+    if entry.get("bypass_sql"):
+        sql += ("\n\n-- as the BYPASSRLS role, with an explicit tenant filter\n"
+                + str(entry["bypass_sql"]))
     return Plan(qid, scale, sql, text, _number(app.get("Execution Time")))
 
 
@@ -360,6 +412,8 @@ def judge_bench(performance: PerformanceResults, failures: Sequence[str] = ()) -
                     f"{len(failures)} benchmark failure(s): {_first(failures)}")
     shown = ({q.query for q in performance.queries if q.status == "fail"}
              | {r.query for r in performance.rls if not r.ok})
+    if performance.crosscheck is not None and not performance.crosscheck.ok:
+        shown.add(CROSSCHECK_TEST)  # its assertion failed on what the figures show
     others = [f for f in failures if _subject(f) not in shown]
     if not others:
         return gate

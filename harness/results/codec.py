@@ -20,8 +20,17 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from harness.results.model import SCHEMA_VERSION, ResultsError, RunResults
 
+
 # -- JSON -------------------------------------------------------------------------------------
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}  # from version n to n+1
+def _from_1(data: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2 added optional fields only (performance findings and cross-check, the load
+    test's ramp-up and measured window): a version 1 file reads as it is."""
+    return {**data, "schema_version": 2}
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {  # from version n to n+1
+    1: _from_1,
+}
 
 
 def results_to_dict(results: RunResults) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from datetime import datetime
 from harness.errors import HarnessError
 from harness.findings import SEVERITIES, Finding, sort_findings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: performance findings, cross-check, load window
 GATES = ("migrations", "isolation", "performance")
 STATUSES = ("pass", "fail", "skipped", "error")
 CELL_STATUSES = ("ok", "fail", "skipped")
@@ -306,6 +306,8 @@ class LoadTest:
     stats: tuple[LoadStat, ...] = ()
     tool: str = "locust"
     max_failure_ratio: float = 0.0  # failures / requests above this fail the gate
+    ramp_seconds: float | None = None  # spawning the users: not measured
+    measured_seconds: float | None = None  # the window the stats (and rps) cover
 
     @property
     def failure_ratio(self) -> float:
@@ -324,6 +326,39 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
+class CrossCheckQuery:
+    """One query of the cross-checked mix: p95 as locust and as pgbench measured it."""
+
+    query: str
+    locust_p95_ms: float
+    pgbench_p95_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.pgbench_p95_ms / self.locust_p95_ms if self.locust_p95_ms > 0 else math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class CrossCheck:
+    """A query mix run by locust, then by pgbench (PostgreSQL's own client) at the throughput
+    locust reached: the harness's figures checked by another tool."""
+
+    users: int  # locust users (and pgbench clients)
+    seconds: float
+    rate: float | None  # transactions/s asked of pgbench (locust's throughput)
+    rps: float  # transactions/s pgbench ran
+    requests: int
+    errors: int
+    queries: tuple[CrossCheckQuery, ...] = ()
+    exit_code: int = 0
+    tool: str = "pgbench"
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.errors == 0 and bool(self.queries)
+
+
+@dataclass(frozen=True, slots=True)
 class PerformanceResults:
     queries: tuple[QueryResult, ...]
     scaling: tuple[ScalingPoint, ...] = ()
@@ -331,6 +366,8 @@ class PerformanceResults:
     rls: tuple[RlsOverhead, ...] = ()
     load: LoadTest | None = None
     plans: tuple[Plan, ...] = ()
+    findings: tuple[str, ...] = ()  # what the benchmarks noted without failing on it
+    crosscheck: CrossCheck | None = None
 
 
 # -- schema reference (schema/README.md and the report's schema section) ---------------------

@@ -83,6 +83,10 @@ def judge_performance(p: PerformanceResults | None) -> Gate:
     if p.load is not None and p.load.failure_ratio > p.load.max_failure_ratio:
         misses.append(f"load test failures {p.load.failure_ratio:.1%} > "
                       f"{p.load.max_failure_ratio:.1%}")
+    if p.crosscheck is not None and not p.crosscheck.ok:
+        c = p.crosscheck
+        misses.append(f"{c.tool} cross-check: exit code {c.exit_code}, {c.errors} failed "
+                      f"transaction(s), {len(c.queries)} query(ies) compared")
     if misses:
         return Gate("performance", "fail", f"{len(misses)} budget miss(es): " + "; ".join(
             misses[:4]) + ("; ..." if len(misses) > 4 else ""))

@@ -11,7 +11,8 @@ Options (pytest scenarios/performance ...):
                             at least 20 rounds): slow queries at large get fewer rounds
   --bench-budgets FILE      the budget table (default: budgets.toml, or $HARNESS_BENCH_BUDGETS)
   --bench-results FILE      bench-results.json (default reports/bench/bench-results.json)
-  --bench-load-seconds S    duration of each locust / pgbench run (default 30)
+  --bench-load-seconds S    duration of each locust / pgbench run (default 30, at least 4:
+                            locust ramps up for a quarter of it, at most 5 s)
   --bench-users LIST        locust user counts (default 50,200)
   --bench-baseline FILE     a previous bench-results.json: fail when a query's median grew
   --bench-max-regression P  ... by more than P percent (default 10)
@@ -23,11 +24,13 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from datasets.scales import get_scale
-from harness.postgres import Server, drop_database
+from harness.postgres import Server, connect, drop_database
+from harness.results import read_server
 from scenarios.performance import report
 from scenarios.performance.budgets import Budget, load_table
 from scenarios.performance.dataset import (
@@ -37,6 +40,7 @@ from scenarios.performance.dataset import (
     open_template,
     prepare,
 )
+from scenarios.performance.load import MIN_SECONDS
 from scenarios.performance.results import DEFAULT_PATH, BenchResults, load, medians
 from scenarios.performance.stats import regressions
 
@@ -62,6 +66,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "load: concurrency runs (locust, pgbench)")
+    seconds = config.getoption("--bench-load-seconds")
+    if seconds < MIN_SECONDS:
+        raise pytest.UsageError(f"--bench-load-seconds {seconds}: give at least {MIN_SECONDS}"
+                                " (locust ramps up for a quarter of the run, then measures)")
 
 
 @pytest.fixture(scope="session")
@@ -119,9 +127,17 @@ def bench_dataset(pytestconfig: pytest.Config, harness_server: Server, harness_t
         "rows": rows or dict(dataset.rows), "largest_tenant": dict(dataset.largest.rows),
         "tenant_rows": [dict(t.rows) for t in dataset.tenants],
     }
+    bench_results.environment = _server(dataset.admin_dsn)
     yield dataset
     if not keep_name:
         drop_database(harness_server, dbname)
+
+
+def _server(dsn: str) -> dict[str, Any]:
+    """The server the figures were measured on: version and the settings that shape them."""
+    with connect(dsn) as conn:
+        version, number, settings = read_server(conn)
+    return {"postgres_version": version, "server_version_num": number, "settings": settings}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

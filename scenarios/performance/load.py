@@ -4,12 +4,18 @@ Locust runs in a child process (it monkey-patches the standard library with geve
 must not happen inside pytest), bound to nothing but the local PostgreSQL: ``--headless``
 starts no web UI, and the workload's DSN is the local cluster's. Runs are bounded in time
 (``-t``) and by a hard subprocess timeout. See locustfile.py for distributed mode.
+
+Users are spawned over a ramp-up of ``RAMP_SECONDS`` (at most a quarter of a short run), and
+only what follows is measured: the raw timings, locust's own statistics (``--reset-stats``,
+so that its "Aggregated" line covers the same requests as the per-query lines) and the
+throughput, which is the requests over the window each locust process measured.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,6 +28,25 @@ from scenarios.performance.stats import summarize_ms
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ROOT = Path(__file__).resolve().parents[2]
+RAMP_SECONDS = 5.0  # the ramp-up of a long run
+RAMP_SHARE = 0.25  # ... and of a short one, as a share of its duration
+MIN_SECONDS = 4  # 1 s of ramp-up, 3 s measured
+
+
+class LoadDurationError(ValueError):
+    """A run too short to measure anything after its ramp-up."""
+
+
+def ramp(users: int, seconds: int) -> tuple[float, float]:
+    """(spawn rate in users/s, ramp-up seconds) of a run of ``users`` for ``seconds``."""
+    if seconds < MIN_SECONDS:
+        raise LoadDurationError(
+            f"a load run of {seconds} s is too short: locust ramps up for a quarter of the run "
+            f"(at most {RAMP_SECONDS:g} s) and measures the rest; give at least {MIN_SECONDS} s "
+            "(--bench-load-seconds / harness bench --seconds)")
+    ramp_seconds = min(RAMP_SECONDS, seconds * RAMP_SHARE)
+    rate = math.ceil(users / ramp_seconds * 10) / 10  # one decimal, never a longer ramp
+    return max(1.0, rate), users / max(1.0, rate)
 
 
 def write_workload(dataset: BenchDataset, mix: Mapping[str, int], path: Path, *,
@@ -41,40 +66,65 @@ def write_workload(dataset: BenchDataset, mix: Mapping[str, int], path: Path, *,
 def run_locust(dataset: BenchDataset, *, users: int, seconds: int, mix: Mapping[str, int],
                directory: Path, pool_size: int | None = None,
                wait: tuple[float, float] = (0.1, 0.5)) -> dict[str, Any]:
-    """One headless run; returns per-query p50/p95/p99 from the raw timings, errors, rps."""
+    """One headless run; returns per-query p50/p95/p99 from the raw timings, errors, rps
+    (over the measured window, after the ramp-up)."""
+    spawn_rate, ramp_seconds = ramp(users, seconds)
     workload = write_workload(dataset, mix, directory / f"workload-{users}.json",
                               pool_size=pool_size or users, wait=wait)
     for stale in directory.glob(f"{workload.stem}.*.json"):
         stale.unlink()
-    spawn_rate = max(1, users // 5)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-           "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s", "--stop-timeout", "10",
-           "--only-summary", "--loglevel", "WARNING", "--csv", str(directory / f"locust-{users}")]
+           "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{seconds}s", "--stop-timeout",
+           "10", "--reset-stats", "--only-summary", "--loglevel", "WARNING",
+           "--csv", str(directory / f"locust-{users}")]
     env = {**os.environ, "HARNESS_BENCH_WORKLOAD": str(workload),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=seconds + 120)
-    result = summarize(directory, workload.stem, steady_seconds=seconds - users / spawn_rate)
-    result.update(users=users, seconds=seconds, pool_size=pool_size or users,
+    result = summarize(directory, workload.stem, steady_seconds=seconds - ramp_seconds)
+    result.update(users=users, seconds=seconds, spawn_rate=spawn_rate,
+                  ramp_seconds=round(ramp_seconds, 2), pool_size=pool_size or users,
                   exit_code=done.returncode, stderr_tail=done.stderr.strip().splitlines()[-5:])
     return result
 
 
 def summarize(directory: Path, stem: str, *, steady_seconds: float) -> dict[str, Any]:
-    """Merge the raw-timing files of every locust process (one, or the workers)."""
+    """Merge the raw-timing files of every locust process (one, or the workers).
+
+    Throughput is the sum over processes of requests / measured window (each process records
+    its window: from the end of its ramp-up to its last request); ``steady_seconds`` (the
+    run's duration less its ramp-up) stands in for a file that records none."""
     timings: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
+    rps, windows, steady = 0.0, [], True
     files = sorted(directory.glob(f"{stem}.*.json"))
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
+        count = sum(len(v) for v in data["timings"].values()) + sum(data["errors"].values())
         for name, values in data["timings"].items():
             timings.setdefault(name, []).extend(values)
-        for name, count in data["errors"].items():
-            errors[name] = errors.get(name, 0) + count
+        for name, number in data["errors"].items():
+            errors[name] = errors.get(name, 0) + number
+        window = _window(data.get("window"), steady_seconds)
+        steady = steady and bool((data.get("window") or {}).get("steady", True))
+        if window > 0:
+            rps += count / window
+            windows.append(window)
     requests = sum(len(v) for v in timings.values()) + sum(errors.values())
+    merged = [t for values in timings.values() for t in values]
     return {
         "processes": len(files), "requests": requests, "errors": sum(errors.values()),
-        "error_kinds": errors, "rps": requests / steady_seconds if steady_seconds > 0 else None,
+        "error_kinds": errors, "rps": round(rps, 2) if windows else None,
+        "window_seconds": round(max(windows), 3) if windows else None,
+        "steady": steady and bool(windows),
         "queries": {name: summarize_ms(values).as_dict()
                     for name, values in sorted(timings.items()) if values},
+        "aggregated": summarize_ms(merged).as_dict() if merged else None,
     }
+
+
+def _window(recorded: Mapping[str, Any] | None, fallback: float) -> float:
+    """Seconds a process measured (its recorded window, else ``fallback``)."""
+    if recorded and recorded.get("start") is not None and recorded.get("end") is not None:
+        return max(0.0, float(recorded["end"]) - float(recorded["start"]))
+    return max(0.0, fallback)

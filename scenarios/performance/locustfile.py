@@ -6,7 +6,9 @@ Run by scenarios/performance/load.py (``harness bench`` and the load tests), hea
 the local PostgreSQL only; the workload (DSN, tenants, tokens, mix) comes from the JSON file
 named by ``HARNESS_BENCH_WORKLOAD``. Raw response times (ms, full precision: locust's own
 percentiles are rounded to 2 significant digits) are written per process to
-``<out>.<pid>.json`` when the run stops; timings of the ramp-up are dropped.
+``<out>.<pid>.json`` when the run stops, with the window they were measured in (from the end
+of the ramp-up, when they are reset like locust's own statistics with ``--reset-stats``, to
+the last request; from the first request when the ramp-up never ended: ``steady`` false).
 
 By hand (one machine)::
 
@@ -55,6 +57,7 @@ TODAY = dt.date.fromisoformat(WORKLOAD["today"])
 _timings: dict[str, list[float]] = defaultdict(list)
 _errors: dict[str, int] = defaultdict(int)
 _lock = threading.Lock()
+_window: dict[str, Any] = {"start": None, "end": None, "first": None, "steady": False}
 _pool: ConnectionPool | None = None
 _user_numbers = iter(range(1_000_000))
 
@@ -73,13 +76,17 @@ def _reset(user_count: int, **_kw: Any) -> None:
     with _lock:  # the ramp-up is not steady state
         _timings.clear()
         _errors.clear()
+        _window.update(start=time.time(), end=None, steady=True)
 
 
 @events.quitting.add_listener
 def _write(**_kw: Any) -> None:
     out = Path(f"{WORKLOAD['out']}.{os.getpid()}.json")
     with _lock:
-        data = {"timings": dict(_timings), "errors": dict(_errors), "pid": os.getpid()}
+        start = _window["start"] if _window["steady"] else _window["first"]
+        window = {"start": start, "end": _window["end"], "steady": _window["steady"]}
+        data = {"timings": dict(_timings), "errors": dict(_errors), "pid": os.getpid(),
+                "window": window}
     out.write_text(json.dumps(data), encoding="utf-8")
     if _pool is not None:
         _pool.close()
@@ -103,7 +110,7 @@ class TenantUser(User):
         name = self.ctx.rng.choices(self.names, self.weights)[0]
         query = QUERIES[name]
         params = query.params(self.ctx)
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         error: Exception | None = None
         rows = 0
         try:
@@ -114,6 +121,9 @@ class TenantUser(User):
             error = exc
         elapsed = (time.perf_counter() - started) * 1000.0
         with _lock:
+            if _window["first"] is None:
+                _window["first"] = wall
+            _window["end"] = wall + elapsed / 1000.0
             if error is None:
                 _timings[name].append(elapsed)
             else:

@@ -38,11 +38,13 @@ def _query_lines(queries: Mapping[str, Any]) -> Iterator[str]:
 
 def _rls_lines(rls: Mapping[str, Any]) -> Iterator[str]:
     yield (f"{'RLS overhead':28} {'app p50':>9} {'bypass p50':>10} {'ratio':>7} "
-           f"{'app buf':>8} {'byp buf':>8} {'buf ratio':>9}")
+           f"{'app buf':>8} {'byp buf':>8} {'buf ratio':>9}  target")
     for qid, r in rls.items():
+        target = f"<= {_f(r.get('target_ratio'))}x" + (
+            "" if r.get("asserted", True) else " (not asserted at this scale)")
         yield (f"{qid:28} {_f(r['app']['p50'], 3):>9} {_f(r['bypass']['p50'], 3):>10} "
                f"{_f(r['median_ratio']):>7} {r['app_shared_buffers']:>8} "
-               f"{r['bypass_shared_buffers']:>8} {_f(r['buffer_ratio']):>9}")
+               f"{r['bypass_shared_buffers']:>8} {_f(r['buffer_ratio']):>9}  {target}")
 
 
 def _scaling_lines(scaling: Mapping[str, Any]) -> Iterator[str]:
@@ -55,7 +57,10 @@ def _scaling_lines(scaling: Mapping[str, Any]) -> Iterator[str]:
 
 def _load_lines(load: Mapping[str, Any]) -> Iterator[str]:
     for name, run in load.items():
-        yield (f"{name}: {run.get('users')} users, {_f(run.get('seconds'), 0)} s, "
+        ramp = (f" (ramp-up {_f(run.get('ramp_seconds'), 1)} s at {_f(run.get('spawn_rate'), 1)}"
+                f" users/s, measured {_f(run.get('window_seconds'), 1)} s)"
+                if run.get("spawn_rate") is not None else "")
+        yield (f"{name}: {run.get('users')} users, {_f(run.get('seconds'), 0)} s{ramp}, "
                f"{run.get('requests')} requests, {_f(run.get('rps'), 1)} req/s, "
                f"{run.get('errors')} errors")
         for qid, s in run.get("queries", {}).items():
@@ -68,6 +73,11 @@ def lines(doc: Mapping[str, Any]) -> Iterator[str]:
     data = doc.get("dataset", {})
     yield f"== performance at scale {scale}: {data.get('tenants', '?')} tenants, largest " \
           f"{data.get('largest_tenant', {})}, build {data.get('build_seconds', '?')} s"
+    server = doc.get("environment") or {}
+    if server:
+        settings = server.get("settings", {})
+        yield (f"PostgreSQL {server.get('postgres_version')}: shared_buffers "
+               f"{settings.get('shared_buffers', '?')}, work_mem {settings.get('work_mem', '?')}")
     if doc.get("queries"):
         yield from _query_lines(doc["queries"])
     if doc.get("migrations"):

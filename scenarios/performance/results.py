@@ -3,12 +3,18 @@
 Layout (``schema`` 1)::
 
     {"schema": 1, "scale": "small", "started_at": ..., "dataset": {...build, rows, tenants},
-     "queries": {id: {"p50", "p95", "p99", "n", "mean", "min", "max", "rows", "budget": {...},
-                      "pass": bool}},
-     "rls": {id: {"median_ratio", "buffer_ratio", ...}}, "explain": {id: {"app": plan,
-     "bypass": plan}}, "scaling": {id: {"slope", "linear", "points": [[rows, p95], ...]}},
-     "migrations": {...}, "load": {"locust_50": {...}, ...}, "pgbench": {...},
+     "environment": {"postgres_version", "server_version_num", "settings": {shared_buffers,
+                     work_mem, ...}},
+     "queries": {id: {"p50", "p95", "p99", "n", "mean", "min", "max", "rows",
+                      "budget": {..., "title", "rows" (what the rows count)}, "pass": bool}},
+     "rls": {id: {"median_ratio", "buffer_ratio", "target_ratio", "asserted", ...}},
+     "explain": {id: {"sql", "bypass_sql", "app": plan, "bypass": plan}},
+     "scaling": {id: {"slope", "linear", "points": [[rows, p95], ...]}},
+     "migrations": {...}, "load": {"locust_50": {"spawn_rate", "ramp_seconds", "window_seconds",
+     "rps", "queries", "aggregated", ...}, ...}, "pgbench": {..., "comparison"},
      "findings": [str, ...], "failures": [str, ...]}
+
+Every key added since the first version is optional for readers (harness.results.bench).
 
 Written at the end of the pytest session (parent directories created: pytest-benchmark's
 ``--benchmark-json`` does not create them). ``harness bench`` merges runs of several scales.
@@ -36,6 +42,7 @@ class BenchResults:
     scale: str
     started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     dataset: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
     queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     rls: dict[str, dict[str, Any]] = field(default_factory=dict)
     explain: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -47,15 +54,17 @@ class BenchResults:
     failures: list[str] = field(default_factory=list)
 
     def add_verdict(self, verdict: Verdict, rows: int, tenant: str) -> None:
+        budget = {**verdict.as_dict(), "title": verdict.budget.title,
+                  "rows": verdict.budget.rows}
         entry: dict[str, Any] = {**verdict.summary.as_dict(), "rows": rows, "tenant": tenant,
-                                 "scale": verdict.scale, "budget": verdict.as_dict(),
-                                 "pass": verdict.ok}
+                                 "scale": verdict.scale, "budget": budget, "pass": verdict.ok}
         self.queries[verdict.budget.query] = entry
         self.failures.extend(verdict.failures())
 
     def as_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "scale": self.scale, "started_at": self.started_at,
                 "finished_at": dt.datetime.now(dt.UTC).isoformat(), "dataset": self.dataset,
+                "environment": self.environment,
                 "queries": self.queries, "rls": self.rls, "explain": self.explain,
                 "scaling": self.scaling, "migrations": self.migrations, "load": self.load,
                 "pgbench": self.pgbench, "findings": self.findings, "failures": self.failures}

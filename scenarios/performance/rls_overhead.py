@@ -24,6 +24,7 @@ from scenarios.performance.runner import AppRunner, rounds_for, warm_up
 from scenarios.performance.stats import Summary, ratio, summarize_seconds
 
 TARGET_RATIO = 1.10
+ASSERTED_FROM = "large"  # the scale from which the target is asserted (below: a finding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +45,14 @@ class RlsComparison:
     def buffer_ratio(self) -> float | None:
         return ratio(self.app_buffers, self.bypass_buffers)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, asserted: bool) -> dict[str, Any]:
         buffers = self.buffer_ratio
         return {
             "app": self.app.as_dict(), "bypass": self.bypass.as_dict(),
             "median_ratio": round(self.time_ratio, 3),
             "app_shared_buffers": self.app_buffers, "bypass_shared_buffers": self.bypass_buffers,
             "buffer_ratio": None if buffers is None else round(buffers, 3),
-            "target_ratio": TARGET_RATIO,
+            "target_ratio": TARGET_RATIO, "asserted": asserted,
             "app_plan_summary": summary(self.app_plan),
             "bypass_plan_summary": summary(self.bypass_plan),
         }

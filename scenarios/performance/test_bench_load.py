@@ -11,6 +11,7 @@ cores measure queueing: reported, not asserted.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +46,11 @@ def test_locust_mixed_workload(users: int, bench_dataset: BenchDataset,
     result = run_locust(bench_dataset, users=users, seconds=seconds, mix=LOAD_MIX,
                         directory=_directory(pytestconfig))
     bench_results.load[f"locust_{users}"] = result
-    print(f"\nlocust {users} users: {result['requests']} requests, {result['rps']:.1f} req/s, "
+    _note_unsteady(bench_results, f"locust {users} users", result)
+    print(f"\nlocust {users} users: {result['requests']} requests, {_rate(result)}, "
           f"{result['errors']} errors {result['error_kinds']}")
     assert result["processes"] >= 1, f"locust wrote no timings: {result['stderr_tail']}"
+    assert result["rps"] is not None, f"no request completed after the ramp-up: {result}"
     assert result["errors"] == 0, f"failed requests: {result['error_kinds']}"
     assert set(result["queries"]) == set(LOAD_MIX), "a query of the mix never ran"
     if users <= ASSERT_BUDGETS_UP_TO:
@@ -57,12 +60,26 @@ def test_locust_mixed_workload(users: int, bench_dataset: BenchDataset,
         assert not over, f"p95 above the requirement under {users} users: {over}"
 
 
+def _rate(result: dict[str, Any]) -> str:
+    rps, window = result.get("rps"), result.get("window_seconds")
+    return "no throughput" if rps is None else f"{rps:.1f} req/s over {window} s"
+
+
+def _note_unsteady(results: BenchResults, what: str, result: dict[str, Any]) -> None:
+    if result.get("processes") and not result.get("steady"):
+        results.findings.append(
+            f"{what}: the ramp-up did not finish within the run, so its figures include it "
+            "(give more --bench-load-seconds)")
+
+
 def test_pgbench_cross_check(bench_dataset: BenchDataset, bench_results: BenchResults,
                              pytestconfig: pytest.Config) -> None:
     seconds = int(pytestconfig.getoption("--bench-load-seconds"))
     directory = _directory(pytestconfig) / "crosscheck"
     locust = run_locust(bench_dataset, users=50, seconds=seconds, mix=PGBENCH_MIX,
                         directory=directory)
+    _note_unsteady(bench_results, "locust 50 users (cross-check mix)", locust)
+    assert locust["processes"] >= 1, f"locust wrote no timings: {locust['stderr_tail']}"
     assert locust["errors"] == 0 and locust["rps"], f"locust side failed: {locust}"
     pgbench = run_pgbench(bench_dataset, PGBENCH_MIX, directory, clients=50, threads=2,
                           seconds=seconds, rate=locust["rps"])

@@ -101,6 +101,14 @@ def test_summary_fits_one_screen() -> None:
     assert any(line.startswith("regressions against 3 previous run(s)") for line in lines)
     assert len(lines) <= MAX_LINES and all(len(line) <= 100 for line in lines)
     assert results.isolation is not None
+    assert not any("None ms" in line for line in lines)
+    assert results.performance is not None
+    only_target = replace(results.performance.queries[0], requirement_ms=None, target_ms=5.0,
+                          target_asserted=True, p95_ms=9.0)
+    missed = judge(replace(results, performance=replace(
+        results.performance, queries=(only_target, *results.performance.queries[1:]))))
+    line = next(x for x in summary_lines(missed) if x.startswith(f"  {only_target.key} "))
+    assert "(target 5 ms (asserted))" in line and "requirement" not in line
     many = tuple(Finding("ATK001", "critical", f"app.t{i}", "leak") for i in range(40))
     crowded = judge(replace(results, isolation=replace(results.isolation, findings=many)))
     lines = summary_lines(crowded)

@@ -68,7 +68,11 @@ def test_every_section_shows_the_runs_data(built_report: tuple[Path, RunResults]
     perf = page.text("performance")
     for text in ("case_list_filtered", "search_3to4char", "1,146.81", "asserted", "warn",
                  "RLS overhead", "locust", "Aggregated", "EXPLAIN plans",
-                 "Index Scan using cases_open_idx", "Execution Time: 39.012 ms"):
+                 "Index Scan using cases_open_idx", "Execution Time: 39.012 ms",
+                 "measured over 55.0 s after the ramp-up of 5.0 s",
+                 "Findings of the benchmarks", "grows ~linearly with the tenant's documents",
+                 "Cross-check (pgbench against locust)", "248.7 transactions/s",
+                 "0 failed, exit code 0", "pgbench / locust", "17.40"):
         assert text in perf, text
     mig = page.text("migrations")
     assert "V025__japanese_search.sql" in mig and "U017__multi_tenant_foundation.sql" in mig

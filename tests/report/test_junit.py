@@ -58,6 +58,13 @@ def test_failures_carry_findings_and_budget_misses(tmp_path: Path) -> None:
     assert performance.find("testcase[@name='case_list@small']/failure") is None
     rls = performance.find("testcase[@name='RLS overhead search_3to4char@medium']/failure")
     assert rls is not None
+    check = performance.find("testcase[@name='pgbench cross-check 50 clients']")
+    assert check is not None and check.find("failure") is None
+    assert "case_list: p95 locust 21.000 ms, pgbench 17.400 ms (0.83x)" in (
+        check.findtext("system-out") or "")
+    notes = performance.find("testcase[@name='2 benchmark finding(s)']")
+    assert notes is not None and notes.find("failure") is None
+    assert "grows ~linearly" in (notes.findtext("system-out") or "")
     migrations = root.find("testsuite[@name='migrations']")
     assert migrations is not None and migrations.get("failures") == "0"
     assert len(migrations.findall("testcase")) == 27 + 2  # scripts, validate, undo/redo

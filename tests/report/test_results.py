@@ -62,6 +62,34 @@ def test_wrong_schema_version_is_refused_with_what_to_do(tmp_path: Path, version
     assert ("upgrade the harness" if version > SCHEMA_VERSION else "harness run") in message
 
 
+def test_a_version_1_file_still_reads(tmp_path: Path) -> None:
+    """Version 2 added optional fields only: a version 1 file (without them) reads as it is."""
+    results = sample_results()
+    assert results.performance is not None and results.performance.load is not None
+    data = results_to_dict(results)
+    data["schema_version"] = 1
+    for key in ("findings", "crosscheck"):
+        del data["performance"][key]
+    for key in ("ramp_seconds", "measured_seconds"):
+        del data["performance"]["load"][key]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    loaded = load_results(path)
+    assert loaded.schema_version == SCHEMA_VERSION == 2 and loaded.performance is not None
+    assert loaded.performance.findings == () and loaded.performance.crosscheck is None
+    assert loaded.performance.queries == results.performance.queries
+
+
+def test_a_failed_crosscheck_fails_the_performance_gate() -> None:
+    results = sample_results()
+    assert results.performance is not None and results.performance.crosscheck is not None
+    broken = replace(results.performance.crosscheck, errors=3, exit_code=2)
+    gate = judge(replace(results, performance=replace(results.performance,
+                                                      crosscheck=broken))).gate("performance")
+    assert gate is not None and gate.status == "fail"
+    assert "pgbench cross-check: exit code 2, 3 failed transaction(s)" in gate.reason
+
+
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda d: d["performance"]["queries"][2].update(p95_ms="fast"),
      "results.performance.queries[2].p95_ms: expected float, got a string"),

@@ -96,6 +96,34 @@ ANALYZE app.users;
 B_REPEATED_VALUES_WITH_STATISTICS = (
     "ALTER TABLE app.users ALTER COLUMN display_name SET STATISTICS -1;" + B_REPEATED_VALUES)
 
+# Data, not schema: one company (法人番号 2594302179910) is a client of both firms, as when it
+# retains two. A holds more rows than the ground-truth sample (50) and its row of that client
+# sorts last, B's first, so only a full read of A's rows shows that A holds the value too.
+SHARED_CORPORATE_NUMBER = "2594302179910"
+SHARED_CLIENT = f"""
+INSERT INTO app.clients (tenant_id, id, kind, name)
+     SELECT t.id, ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'individual',
+            '依頼者 ' || g
+       FROM app.tenants t, generate_series(1, 60) g WHERE t.slug = 'tenant-a';
+INSERT INTO app.clients (tenant_id, id, kind, name, corporate_number)
+     SELECT t.id, CASE t.slug WHEN 'tenant-a' THEN 'ffffffff-ffff-4fff-bfff-ffffffffffff'
+                              ELSE '00000000-0000-4000-8000-000000000000' END::uuid,
+            'corporate', '株式会社共通商事', '{SHARED_CORPORATE_NUMBER}'
+       FROM app.tenants t WHERE t.slug IN ('tenant-a', 'tenant-b');
+"""
+# The broken variants of it: a debug policy that shows every client, and a SECURITY DEFINER
+# lookup by 法人番号 owned by a superuser (so RLS does not apply to it).
+SHARED_CLIENT_OPEN_POLICY = SHARED_CLIENT + """
+CREATE POLICY clients_select_debug ON app.clients FOR SELECT TO legal_app USING (true);
+"""
+SHARED_CLIENT_LEAKY_LOOKUP = SHARED_CLIENT + """
+CREATE FUNCTION app.client_by_corporate_number(p_number text) RETURNS SETOF app.clients
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM app.clients WHERE corporate_number = p_number $$;
+REVOKE ALL ON FUNCTION app.client_by_corporate_number(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.client_by_corporate_number(text) TO legal_app;
+"""
+
 # Not leaks, though they look like the variants above: the owner policy of the shipped schema
 # holds SECURITY DEFINER functions and non-invoker views owned by legal_owner to the verified
 # tenant, and an UPDATE policy without WITH CHECK reuses USING for the new row.

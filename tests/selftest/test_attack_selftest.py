@@ -21,7 +21,7 @@ from harness.attack import oracles, pooling
 from harness.attack.engine import FAMILIES, run_attacks
 from harness.attack.oracles import Estimate
 from harness.attack.setup import open_world, provision_tenants
-from harness.attack.world import World
+from harness.attack.world import World, fingerprints
 from harness.findings import Finding
 from harness.postgres import Server, create_database, drop_database, find_bindir, free_port
 from harness.target import Target
@@ -30,6 +30,10 @@ from tests.selftest.broken_attack import (
     B_REPEATED_VALUES,
     B_REPEATED_VALUES_WITH_STATISTICS,
     HARMLESS,
+    SHARED_CLIENT,
+    SHARED_CLIENT_LEAKY_LOOKUP,
+    SHARED_CLIENT_OPEN_POLICY,
+    SHARED_CORPORATE_NUMBER,
     VARIANTS,
     apply,
     plain_set_helper,
@@ -116,6 +120,39 @@ def test_look_alikes_that_do_not_leak_are_not_reported(
 def test_unbroken_schema_yields_no_finding(clone: Callable[[str], World]) -> None:
     found = _problems(clone(""), None, examples=10, stateful=True)
     assert found == [], [(f.rule, f.object, f.message) for f in found]
+
+
+_READS = ("read-by-key", "read-by-scan", "read-by-join", "read-copy", "read-returning")
+
+
+def test_a_value_both_tenants_hold_is_not_evidence(clone: Callable[[str], World]) -> None:
+    """The same company is a client of both firms: reading A's own row of it is no leak, even
+    when A's ground-truth sample misses that row (the false positive of the small gate run)."""
+    world = clone(SHARED_CLIENT)
+    clients = world.subject("app.clients")
+    assert clients is not None
+    sampled = fingerprints(world.subjects, world.b)  # A's sample alone cannot tell
+    assert SHARED_CORPORATE_NUMBER in sampled.values
+    assert SHARED_CORPORATE_NUMBER not in world.fingerprints.values
+    assert str(world.b.id) in world.fingerprints.values
+    found = _problems(world, _READS)
+    assert found == [], [(f.rule, f.object, f.evidence) for f in found]
+
+
+def test_a_shared_value_does_not_hide_a_broken_policy(clone: Callable[[str], World]) -> None:
+    world = clone(SHARED_CLIENT_OPEN_POLICY)
+    found = [f for f in _problems(world, ("read-by-scan",)) if f.object == "app.clients"]
+    assert _rules(found) == {"ATK002"}
+    assert found[0].evidence["foreign_tenants"] == [str(world.b.id)]
+
+
+def test_a_shared_value_does_not_hide_a_leaky_function(clone: Callable[[str], World]) -> None:
+    """Called with the shared 法人番号, the function returns A's row and B's: B's is evidence."""
+    world = clone(SHARED_CLIENT_LEAKY_LOOKUP)
+    found = [f for f in _problems(world, ("read-views-functions",))
+             if f.object.startswith("app.client_by_corporate_number")]
+    assert _rules(found) == {"ATK005"}
+    assert str(world.b.id) in found[0].evidence["victim_values"]
 
 
 def test_statistics_oracle_sees_values_repeated_only_in_b(clone: Callable[[str], World]) -> None:
