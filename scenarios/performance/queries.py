@@ -102,19 +102,23 @@ SELECT document_id, title, case_number, rank, has_more
                             p_document_type => %(type)s::text, p_date_from => %(from)s::date,
                             p_date_to => %(to)s::date, p_limit => 20)"""
 # The same page read straight from the table with an explicit tenant filter (no policy, no
-# function): the bypass baseline of the search.
+# function), ranked the way the function ranks: the newest 1,000 matches (its p_window). The
+# bypass baseline of the search.
 _SEARCH_BYPASS = """
-SELECT s.document_id, s.title, s.case_number,
-       ts_rank_cd('{0.1, 0.2, 0.4, 1.0}'::real[], s.tokens, to_tsquery('simple', %(tsq)s), 1)
+SELECT c.document_id, c.title, c.case_number,
+       ts_rank_cd('{0.1, 0.2, 0.4, 1.0}'::real[], c.tokens, to_tsquery('simple', %(tsq)s), 1)
            AS rank, false AS has_more
-  FROM app.search_documents s
-  JOIN app.documents d ON d.tenant_id = s.tenant_id AND d.id = s.document_id
-                      AND d.deleted_at IS NULL
- WHERE s.tenant_id = %(tenant)s AND s.tokens @@ to_tsquery('simple', %(tsq)s)
-   AND (%(type)s::text IS NULL OR s.document_type = %(type)s::text)
-   AND (%(from)s::date IS NULL OR s.document_date >= %(from)s::date)
-   AND (%(to)s::date IS NULL OR s.document_date <= %(to)s::date)
- ORDER BY rank DESC, s.document_id
+  FROM (SELECT s.document_id, s.title, s.case_number, s.tokens
+          FROM app.search_documents s
+          JOIN app.documents d ON d.tenant_id = s.tenant_id AND d.id = s.document_id
+                              AND d.deleted_at IS NULL
+         WHERE s.tenant_id = %(tenant)s AND s.tokens @@ to_tsquery('simple', %(tsq)s)
+           AND (%(type)s::text IS NULL OR s.document_type = %(type)s::text)
+           AND (%(from)s::date IS NULL OR s.document_date >= %(from)s::date)
+           AND (%(to)s::date IS NULL OR s.document_date <= %(to)s::date)
+         ORDER BY s.document_date DESC, s.document_id
+         LIMIT 1000) c
+ ORDER BY rank DESC, c.document_id
  LIMIT 21"""
 
 
