@@ -27,6 +27,7 @@ _VERSION_MASK = np.uint64(0xFFFF_FFFF_FFFF_0FFF)
 _VERSION_4 = np.uint64(0x0000_0000_0000_4000)
 _VARIANT_MASK = np.uint64(0x3FFF_FFFF_FFFF_FFFF)
 _VARIANT_RFC = np.uint64(0x8000_0000_0000_0000)
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def uuids(rng: np.random.Generator, n: int) -> list[str]:
@@ -34,6 +35,7 @@ def uuids(rng: np.random.Generator, n: int) -> list[str]:
 
     Sorted so that each table's rows arrive in primary-key order within a tenant: the B-tree
     of ``(tenant_id, id)`` then grows at its right edge instead of splitting pages at random.
+    The text is laid out as bytes with numpy (~2x faster than formatting each uuid).
     """
     if n == 0:
         return []
@@ -41,9 +43,15 @@ def uuids(rng: np.random.Generator, n: int) -> list[str]:
     raw[:, 0] = (raw[:, 0] & _VERSION_MASK) | _VERSION_4
     raw[:, 1] = (raw[:, 1] & _VARIANT_MASK) | _VARIANT_RFC
     raw = raw[np.lexsort((raw[:, 1], raw[:, 0]))]
-    text = raw.astype(">u8").tobytes().hex()
-    return [f"{text[i:i + 8]}-{text[i + 8:i + 12]}-{text[i + 12:i + 16]}-"
-            f"{text[i + 16:i + 20]}-{text[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
+    octets = raw.astype(">u8").view(np.uint8).reshape(n, 16)
+    digits = np.empty((n, 32), dtype=np.uint8)
+    digits[:, 0::2] = _HEX[octets >> 4]
+    digits[:, 1::2] = _HEX[octets & 15]
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for start, stop, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
+        text[:, at:at + stop - start] = digits[:, start:stop]
+    out: list[str] = text.view("S36").ravel().astype("U36").tolist()
+    return out
 
 
 def uuid_from(*parts: object) -> str:

@@ -26,15 +26,8 @@ from datasets.loader import Batch, Step
 from datasets.parties import generate_clients
 from datasets.plan import Plan, TenantPlan
 from datasets.rbac import RBAC, RbacTemplate, generate_rbac, read_template
-from datasets.search import (
-    SEARCH,
-    Tokenizer,
-    build_index,
-    generate_search_log,
-    generate_search_terms,
-    staging_batch,
-    staging_ddl,
-)
+from datasets.search import SEARCH, generate_search_log, generate_search_terms, search_rows
+from datasets.searchtext import TextCache
 from datasets.truth import TenantTruth
 from datasets.versions import DocumentBlock, document_blocks
 
@@ -58,7 +51,7 @@ class Prepared:
     """What families read from the database before generation starts."""
 
     rbac: RbacTemplate | None = None
-    tokenizer: Tokenizer = field(default_factory=Tokenizer)  # its cache serves every tenant
+    text: TextCache = field(default_factory=TextCache)  # its cache serves every tenant
 
 
 def prepare(conn: psycopg.Connection[Any], plan: Plan) -> Prepared:
@@ -95,16 +88,12 @@ def _items(ctx: Ctx, prepared: Prepared, outcome: Outcome) -> Iterator[Item]:
         search = ctx.has(*SEARCH)
         attachable: dict[int, list[str]] = {}
         if ctx.has(*DOCUMENTS):
-            if search:
-                yield staging_ddl()
             for batches, block in document_blocks(ctx, users, cases):
                 documents += len(block.ids)
                 _keep_attachable(block, attachable)
                 yield from batches
                 if search:
-                    yield staging_batch(ctx, prepared.tokenizer, block, clients, cases, adverse)
-            if search:
-                yield build_index()
+                    yield search_rows(ctx, prepared.text, block, clients, cases, adverse)
         if ctx.has(*FINANCE):
             yield from generate_finance(ctx, users, clients, cases)
         if ctx.has(*COMMS) and ctx.has(*DOCUMENTS):

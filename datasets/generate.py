@@ -3,8 +3,10 @@
 The rows of each tenant are produced by a background thread while the main thread COPYs the
 previous batch (psycopg waits for the server without holding the GIL), and each tenant loads
 in one transaction (:func:`datasets.loader.load_tenant`): a failure leaves no partial tenant.
-Secondary indexes are dropped before and rebuilt after the load, then ANALYZE and a refresh of
-every materialized view (the V024 dashboards).
+Secondary indexes are dropped before and rebuilt after the load (on several connections:
+:mod:`datasets.indexes`), then ANALYZE and a refresh of every materialized view (the V024
+dashboards). ``progress(table, rows)`` hears of every batch, then of each later phase by name
+with 0 rows.
 """
 
 from __future__ import annotations
@@ -123,7 +125,11 @@ def generate_into(conn: psycopg.Connection[Any], scale: Scale, seed: int, *,
     with indexes_deferred(conn, loaded_tables(ref)):
         _load(conn, plan, prepared, info, progress)
         info.phases["load"] = clock.lap()
+        if progress is not None:
+            progress("indexes and ANALYZE", 0)
     info.phases["indexes and analyze"] = clock.lap()
+    if progress is not None:
+        progress("materialized views", 0)
     refresh_materialized_views(conn)
     info.phases["materialized views"] = clock.lap()
     info.tenants.sort(key=lambda t: t.index)

@@ -1,24 +1,18 @@
 """The V025 search index rows, a firm's own search terms and its search history.
 
 Tokens come from harness.textsearch (fugashi + UniDic), the tokenizer the application queries
-with. MeCab takes ~3 ms for a ~1,000-character body, so bodies are tokenized clause by clause
-through a cache shared by all tenants: "。" and "、" are always tokens of their own, so MeCab's
-best path is cut there, and a clause tokenized after its delimiter gives exactly the tokens it
-gets inside the whole text (bodies repeat clauses heavily; a test compares with whole-text
-tokenization).
-
-The loader COPYs the token strings into a temporary staging table; a step in the tenant's
-transaction then inserts the rows, the tsvector made by the database's own
-``app.search_tsvector`` (PostgreSQL's parser in C does in ~0.2 ms what Python needs ~1 ms for,
-and it runs on the server's core while Python generates). The trigram text is normalized here
-with harness.textsearch.normalize_query, the twin of ``app.search_normalize`` that the V025
-trigger applies (the trigger does not fire during a bulk load; PostgreSQL's NFKC takes ~0.4 ms
-per document).
+with; :mod:`datasets.searchtext` computes them, the trigram text and the tsvector a sentence at
+a time through a cache shared by all tenants (bodies repeat sentences heavily). The rows are
+COPYed straight into app.search_documents with ``tokens`` as tsvector text, which is exactly
+what ``app.search_tsvector`` of the token strings gives; the few documents whose tokens are not
+all plain words to PostgreSQL's parser get theirs from the server, in one query per block. The
+trigram text is normalized here as ``app.search_normalize`` would (the V025 trigger does not
+fire during a bulk load).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,74 +24,17 @@ from datasets.columns import dates, jst_days, jst_seconds, timestamps, uuids
 from datasets.context import Ctx, make_batch
 from datasets.domain.vocabulary import vocabulary
 from datasets.firms import Users
-from datasets.loader import Batch, Step
+from datasets.loader import Batch, Step, copy_batch
 from datasets.parties import People
+from datasets.searchtext import SearchText, TextCache
 from datasets.versions import DocumentBlock
-from harness.textsearch import normalize_query, search_text, tokenize
+from harness.textsearch import normalize_query
 
 SEARCH = ("app.search_documents",)
-STAGING = "pg_temp.search_staging"
-_CLAUSE = re.compile(r"[^。、]*(?:[。、]|$)")
-_CACHE_LIMIT = 500_000  # clauses (~1 KB each with their tokens)
-_STAGING_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS search_staging (tenant_id uuid, id uuid, document_id uuid,"
-    " case_id uuid, document_type text, document_date date, title text, case_number text,"
-    " party_names text, title_tokens text, meta_tokens text, body_tokens text,"
-    " search_text text, indexed_at timestamptz) ON COMMIT DELETE ROWS")
-_INSERT = (
-    "INSERT INTO app.search_documents (tenant_id, id, document_id, case_id, document_type,"
-    " document_date, title, case_number, party_names, tokens, search_text, created_at,"
-    " created_by, updated_at, updated_by, version)"
-    " SELECT s.tenant_id, s.id, s.document_id, s.case_id, s.document_type, s.document_date,"
-    " s.title, s.case_number, s.party_names,"
-    " app.search_tsvector(s.title_tokens, s.meta_tokens, s.body_tokens), s.search_text,"
-    " s.indexed_at, NULL, s.indexed_at, NULL, 1 FROM pg_temp.search_staging s ORDER BY s.id")
-
-
-class Tokenizer:
-    """:func:`harness.textsearch.tokenize` with a sentence cache; output as token strings."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, str] = {}
-
-    def _tokens(self, piece: str) -> str:
-        found = self._cache.get(piece)
-        if found is None:
-            if len(self._cache) > _CACHE_LIMIT:
-                self._cache.clear()
-            found = self._cache[piece] = " ".join(tokenize(piece))
-        return found
-
-    def text(self, text: str) -> str:
-        """Space-joined tokens of ``text`` (identical to tokenizing it whole)."""
-        parts = []
-        before = ""
-        for piece in _CLAUSE.findall(text):
-            if not piece:
-                continue
-            # Each clause after the first is tokenized behind its delimiter, as in the text.
-            tokens = self._tokens(before + piece)
-            if tokens:
-                parts.append(tokens)
-            before = piece[-1]
-        return " ".join(parts)
-
-    def short(self, text: str) -> str:
-        return self._tokens(text)
-
-
-def staging_ddl() -> Step:
-    def run(conn: psycopg.Connection[Any]) -> int:
-        conn.execute(_STAGING_DDL)
-        return 0
-    return Step(STAGING, run)
-
-
-def build_index() -> Step:
-    """INSERT the tenant's staged rows into app.search_documents (rows written)."""
-    def run(conn: psycopg.Connection[Any]) -> int:
-        return conn.execute(_INSERT).rowcount
-    return Step("app.search_documents", run)
+_SERVER_TSVECTOR = (
+    "SELECT app.search_tsvector(t, m, b)::text"
+    "  FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS x(t, m, b, n)"
+    " ORDER BY n")
 
 
 def _party_names(clients: People, cases: Cases, adverse: Adverse, i: int) -> str:
@@ -106,37 +43,63 @@ def _party_names(clients: People, cases: Cases, adverse: Adverse, i: int) -> str
     return "、".join(names)[:4000]
 
 
-def staging_batch(ctx: Ctx, tokenizer: Tokenizer, block: DocumentBlock, clients: People,
-                  cases: Cases, adverse: Adverse) -> Batch:
-    """Staged search rows of the live documents of a block."""
+def search_rows(ctx: Ctx, cache: TextCache, block: DocumentBlock, clients: People,
+                cases: Cases, adverse: Adverse) -> Step:
+    """The app.search_documents rows of the live documents of a block (a step: documents
+    whose tsvector only the server can make ask it first)."""
     live = np.flatnonzero(~block.deleted).tolist()
     plan = block.plan
-    rng = ctx.rng(f"search/{block.ids[0] if block.ids else ''}")
-    meta: dict[int, tuple[str, str]] = {}
-    for d in live:
-        c = plan.case[d]
-        if c not in meta:
-            names = _party_names(clients, cases, adverse, c)
-            number = cases.case_numbers[c]
-            meta[c] = (names, tokenizer.text(" ".join(x for x in (number, names) if x)))
+    lines = {c: _party_line(clients, cases, adverse, c) for c in dict.fromkeys(
+        plan.case[d] for d in live)}  # case -> (party names, 事件番号 + party names)
+    texts = [cache.document(plan.title[d], cases.case_numbers[plan.case[d]],
+                            lines[plan.case[d]][0], cache.short(lines[plan.case[d]][1]),
+                            block.bodies[d]) for d in live]
+    columns = _columns(ctx, block, live, cases, lines, texts)
+    asked = [k for k, t in enumerate(texts) if t.tsvector is None]
+    strings = [(" ".join(cache.short(plan.title[live[k]]).tokens),
+                " ".join(cache.short(lines[plan.case[live[k]]][1]).tokens), texts[k].tokens)
+               for k in asked]
+
+    def run(conn: psycopg.Connection[Any]) -> int:
+        if asked:
+            server_tsvectors(conn, columns["tokens"], asked, strings)
+        return copy_batch(conn, make_batch(ctx, "app.search_documents", columns))
+    return Step("app.search_documents", run)
+
+
+def _party_line(clients: People, cases: Cases, adverse: Adverse, i: int) -> tuple[str, str]:
+    names = _party_names(clients, cases, adverse, i)
+    return names, " ".join(x for x in (cases.case_numbers[i], names) if x)
+
+
+def _columns(ctx: Ctx, block: DocumentBlock, live: list[int], cases: Cases,
+             lines: dict[int, tuple[str, str]], texts: list[SearchText]) -> dict[str, list[Any]]:
+    plan = block.plan
+    n = len(live)
     at = timestamps(block.dated[live] + 300)
-    columns = {
-        "id": uuids(rng, len(live)), "document_id": [block.ids[d] for d in live],
+    return {
+        "id": uuids(ctx.rng(f"search/{block.ids[0] if block.ids else ''}"), n),
+        "document_id": [block.ids[d] for d in live],
         "case_id": [cases.ids[plan.case[d]] for d in live],
         "document_type": [plan.code[d] for d in live],
         "document_date": dates(jst_days(block.dated[live])),
         "title": [plan.title[d] for d in live],
         "case_number": [cases.case_numbers[plan.case[d]] for d in live],
-        "party_names": [meta[plan.case[d]][0] for d in live],
-        "title_tokens": [tokenizer.short(plan.title[d]) for d in live],
-        "meta_tokens": [meta[plan.case[d]][1] for d in live],
-        "body_tokens": [tokenizer.text(block.bodies[d]) for d in live],
-        "search_text": [normalize_query(search_text(
-            plan.title[d], cases.case_numbers[plan.case[d]], meta[plan.case[d]][0],
-            block.bodies[d])) for d in live],
-        "indexed_at": at,
+        "party_names": [lines[plan.case[d]][0] for d in live],
+        "tokens": [t.tsvector for t in texts],  # None: filled in by the server
+        "search_text": [t.text for t in texts],
+        "created_at": at, "created_by": [None] * n, "updated_at": at, "updated_by": [None] * n,
+        "version": [1] * n,
     }
-    return make_batch(ctx, STAGING, columns)
+
+
+def server_tsvectors(conn: psycopg.Connection[Any], out: list[Any], asked: Sequence[int],
+                     strings: Sequence[tuple[str, str, str]]) -> None:
+    """``out[k] = app.search_tsvector(*strings[i])`` as text, for ``k = asked[i]``."""
+    rows = conn.execute(_SERVER_TSVECTOR, ([s[0] for s in strings], [s[1] for s in strings],
+                                           [s[2] for s in strings])).fetchall()
+    for k, (value,) in zip(asked, rows, strict=True):
+        out[k] = value
 
 
 def generate_search_terms(ctx: Ctx, users: Users, clients: People) -> list[Batch]:

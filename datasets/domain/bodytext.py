@@ -6,7 +6,8 @@ is assembled from sentence templates: *slot* sentences carry the drawn terms, *p
 sentences (pre-rendered with exhibit numbers and dates) pad the text to its target length
 under 第N headings. The template text contains no vocabulary term (checked by
 :func:`template_violations`), so a term occurs only where it was drawn. All random draws are
-made in bulk with numpy; only string assembly runs per document.
+made in bulk with numpy, and each chunk's mentions are drawn and ordered for all of its
+documents at once; only string assembly runs per document.
 """
 
 from __future__ import annotations
@@ -178,16 +179,27 @@ class BodyTextGenerator:
         lengths = np.clip(rng.normal(self.mean_length, 150, size=n), 600, 1600).astype(int)
         picks = rng.integers(0, 1 << 30, size=(n, 96))  # template choices, consumed in turn
         keys = rng.random((n, 64))  # sentence order of the mentions
-        for i in range(n):
-            cols = np.flatnonzero(included[i])
-            mentions = np.repeat(cols, repeats[i, cols])
-            order = np.argsort(keys[i, np.arange(mentions.size) % 64], kind="stable")
-            mentions = mentions[order]
-            yield self._assemble(
-                [self._terms[j] for j in mentions.tolist()], int(lengths[i]), picks[i].tolist()
-            )
+        # Every document's mentions at once: its terms, each repeated, ordered by their keys
+        # (a stable sort per document, as a lexsort by document then key).
+        docs, cols = np.nonzero(included)
+        counts = repeats[docs, cols]
+        doc = np.repeat(docs, counts)
+        per_doc = np.bincount(doc, minlength=n)
+        ends = np.cumsum(per_doc)
+        rank = np.arange(doc.size) - np.repeat(ends - per_doc, per_doc)
+        mentions = np.repeat(cols, counts)[np.lexsort((keys[doc, rank % 64], doc))]
+        terms = [self._terms[j] for j in mentions.tolist()]
+        start = 0
+        for end, target, row in zip(ends.tolist(), lengths.tolist(), picks.tolist(),
+                                    strict=True):
+            yield self._assemble(terms[start:end], target, row)
+            start = end
 
     def _assemble(self, mentions: list[str], target: int, picks: list[int]) -> str:
+        """Sentences until the target length and every mention are used: a slot sentence
+        with probability ~ mentions left / sentences left, else a plain one."""
+        slot1, slot2, plain = self._t.slot1, self._t.slot2, self._t.plain
+        n1, n2, n_plain = len(slot1), len(slot2), len(plain)
         parts: list[str] = []
         size, k, section = 0, 0, 1
         while mentions or size < target:
@@ -195,27 +207,25 @@ class BodyTextGenerator:
                 heading = f"\n第{_NUMERALS[section]}　{_HEADINGS[picks[k % 96] % len(_HEADINGS)]}\n"
                 parts.append(heading)
                 section, size, k = section + 1, size + len(heading), k + 1
-            room = target - size
-            sentence = self._sentence(mentions, room, picks[k % 96], picks[(k + 1) % 96])
+            pick, pick2 = picks[k % 96], picks[(k + 1) % 96]
             k += 2
+            left = len(mentions)
+            if left and pick2 % 1000 < 1000 * left * _SENTENCE_CHARS // max(target - size, 1):
+                if left >= 2 and pick2 % 4 == 1 and mentions[-1] != mentions[-2]:
+                    p = slot2[pick % n2]
+                    sentence = p[0] + mentions.pop() + p[1] + mentions.pop() + p[2]
+                else:
+                    p = slot1[pick % n1]
+                    sentence = p[0] + mentions.pop() + p[1]
+            else:
+                variants = plain[pick % n_plain]
+                sentence = variants[(pick // n_plain) % len(variants)]
             if parts and sentence == parts[-1]:  # no sentence twice in a row; a dropped slot
                 continue  # sentence repeats a term the previous one already carries
             parts.append(sentence)
             size += len(sentence)
         head = f"第１　{_HEADINGS[picks[95] % len(_HEADINGS)]}\n"
         return head + "".join(parts)
-
-    def _sentence(self, mentions: list[str], room: int, pick: int, pick2: int) -> str:
-        """A slot sentence with probability ~ mentions left / sentences left, else plain."""
-        t = self._t
-        if mentions and pick2 % 1000 < 1000 * len(mentions) * _SENTENCE_CHARS // max(room, 1):
-            if len(mentions) >= 2 and pick2 % 4 == 1 and mentions[-1] != mentions[-2]:
-                p = t.slot2[pick % len(t.slot2)]
-                return p[0] + mentions.pop() + p[1] + mentions.pop() + p[2]
-            p = t.slot1[pick % len(t.slot1)]
-            return p[0] + mentions.pop() + p[1]
-        variants = t.plain[pick % len(t.plain)]
-        return variants[(pick // len(t.plain)) % len(variants)]
 
 
 def generate_bodies(rng: np.random.Generator, n: int, mean_length: int = 1000) -> list[str]:

@@ -16,7 +16,7 @@ from datasets.build import table_digests
 from datasets.domain.bodytext import BodyTextGenerator
 from datasets.generate import generate_into
 from datasets.scales import SCALES, get_scale
-from datasets.search import Tokenizer
+from datasets.searchtext import TextCache
 from datasets.truth import DatasetInfo
 from harness.crypto import (
     CryptoError,
@@ -115,10 +115,10 @@ def test_generate_command_loads_into_a_dsn(harness_server: Server, harness_templ
         drop_database(harness_server, "gen_cli")
 
 
-def test_clause_cache_tokenizes_like_whole_texts() -> None:
+def test_sentence_cache_tokenizes_like_whole_texts() -> None:
     bodies = BodyTextGenerator().generate(np.random.default_rng(11), 300)
-    tokenizer = Tokenizer()
-    assert [tokenizer.text(b) for b in bodies] == [" ".join(tokenize(b)) for b in bodies]
+    cache = TextCache()
+    assert [cache.text(b) for b in bodies] == [" ".join(tokenize(b)) for b in bodies]
 
 
 def test_loads_at_an_older_schema_version(harness_server: Server, migrations_dir: object

@@ -10,6 +10,7 @@ import pytest
 
 from datasets import families
 from datasets.generate import generate_into, loaded_tables
+from datasets.indexes import deferred_indexes, indexes_deferred
 from datasets.loader import Batch, LoadError, LoadStats
 from datasets.plan import Plan, TenantPlan
 from datasets.reference import read_reference
@@ -88,3 +89,18 @@ def test_load_stats_sum_per_table() -> None:
     stats.add("app.cases", 50, 0.25)
     assert stats.rows == {"app.cases": 150} and stats.rate("app.cases") == pytest.approx(200)
     assert stats.rate("app.none") == 0.0
+
+
+def test_parallel_rebuild_restores_every_index_by_name(harness_db_dsn: str) -> None:
+    every = ("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisvalid"
+             "  FROM pg_index ORDER BY 1")
+    with connect(harness_db_dsn, autocommit=True) as conn:
+        before = conn.execute(every).fetchall()
+        tables = loaded_tables(read_reference(conn))
+        deferred = deferred_indexes(conn, tables)
+        assert any(i.partitions for i in deferred)  # search_documents, audit.log
+        with indexes_deferred(conn, tables, workers=3):
+            missing = conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname ="
+                                   " 'search_documents_trgm_idx'").fetchone()
+            assert missing is not None and missing[0] == 0
+        assert conn.execute(every).fetchall() == before  # partitions' indexes by name, valid
