@@ -29,6 +29,7 @@ DROP INDEX app.hearings_calendar_idx;
 DROP INDEX app.case_assignments_case_lead_idx;
 DROP INDEX app.case_assignments_user_live_idx;
 DROP INDEX app.cases_category_status_idx;
+DROP INDEX app.cases_live_id_cover_idx;
 DROP INDEX app.cases_status_updated_idx;
 DROP INDEX app.cases_open_updated_idx;
 RESET ROLE;

@@ -1130,10 +1130,12 @@ COMMENT ON FUNCTION app.has_permission(uuid, text, regclass, uuid) IS
 -- when none; 'true' for a tenant-wide grant without condition; else the scope predicates AND
 -- the conditions, OR-ed over the scopes present, with the candidates (own, assigned, team)
 -- first so that an index finds them. Bind $2 owner (created_by of the own scope, else NULL),
--- $3 assigned case ids, $4 team case ids. Shared by visible_case_ids and visible_cases.
+-- $3 assigned case ids, $4 team case ids; by_ids when it is exactly that set (own, assigned,
+-- team, no condition). Shared by visible_case_ids and visible_cases.
 CREATE FUNCTION app_private.case_visibility(p_tenant uuid, p_user uuid, p_permission text,
                                             OUT predicate text, OUT owner uuid,
-                                            OUT assigned uuid[], OUT team uuid[])
+                                            OUT assigned uuid[], OUT team uuid[],
+                                            OUT by_ids boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1145,6 +1147,7 @@ DECLARE
 BEGIN
     assigned := '{}';
     team := '{}';
+    by_ids := false;
     IF p_tenant IS NULL OR p_user IS NULL OR p_permission IS NULL THEN
         RETURN;
     END IF;
@@ -1191,6 +1194,7 @@ BEGIN
     THEN
         -- No tenant grant here (handled above): own, assigned and team cases, by index.
         predicate := '(c.created_by = $2 OR c.id = ANY ($3 || $4))';
+        by_ids := true;
         RETURN;
     END IF;
     SELECT string_agg(format('(%s AND %s)',
@@ -1269,11 +1273,46 @@ BEGIN
     IF v.predicate IS NULL THEN
         RETURN;
     END IF;
-    -- Status as literals, so that the partial index of open cases (V024) matches.
+    IF v.by_ids THEN
+        -- Own, assigned and team cases without condition, the common case of a lawyer's
+        -- list: a static statement, so its plan is cached (planning the dynamic one with a
+        -- few hundred ids as a literal array costs ~0.7 ms a call). The page's keys first,
+        -- on narrow rows: an index-only probe per case id (the covering index of V024) and a
+        -- top-N sort; only the page's rows are read whole.
+        RETURN QUERY
+        SELECT x.id, x.title, x.status, x.case_number, x.category_id, x.client_id, x.updated_at
+          FROM (SELECT u.id, u.updated_at
+                  FROM (SELECT c.id, c.updated_at FROM app.cases c
+                         WHERE c.tenant_id = v_tenant AND c.deleted_at IS NULL
+                           AND c.id = ANY (v.assigned || v.team)
+                           AND (p_status IS NULL OR c.status = ANY (p_status))
+                           AND (p_after_id IS NULL
+                                OR (c.updated_at, c.id) < (p_after_updated_at, p_after_id))
+                        UNION
+                        SELECT c.id, c.updated_at FROM app.cases c
+                         WHERE v.owner IS NOT NULL AND c.tenant_id = v_tenant
+                           AND c.created_by = v.owner AND c.deleted_at IS NULL
+                           AND (p_status IS NULL OR c.status = ANY (p_status))
+                           AND (p_after_id IS NULL
+                                OR (c.updated_at, c.id) < (p_after_updated_at, p_after_id))) u
+                 ORDER BY u.updated_at DESC, u.id DESC
+                 LIMIT p_limit) p
+          JOIN app.cases x ON x.tenant_id = v_tenant AND x.id = p.id
+         ORDER BY p.updated_at DESC, p.id DESC;
+        RETURN;
+    END IF;
+    -- Status as literals, so that the partial index of open cases (V024) matches. The page's
+    -- keys first, on narrow rows: for a set of assigned or team cases that is an index-only
+    -- probe per case (the covering index of V024) and a top-N sort, and only the page's rows
+    -- are then read whole (measured at 100,000 cases, 477 assigned: p50 2.7 -> 1.4 ms
+    -- in the statement, against probing the primary key and reading every assigned row).
     RETURN QUERY EXECUTE format(
-        'SELECT c.id, c.title, c.status, c.case_number, c.category_id, c.client_id, c.updated_at'
-        ' FROM app.cases c WHERE c.tenant_id = $1 AND c.deleted_at IS NULL%s%s AND %s'
-        ' ORDER BY c.updated_at DESC, c.id DESC LIMIT $5',
+        'SELECT x.id, x.title, x.status, x.case_number, x.category_id, x.client_id, x.updated_at'
+        ' FROM (SELECT c.id, c.updated_at FROM app.cases c'
+        ' WHERE c.tenant_id = $1 AND c.deleted_at IS NULL%s%s AND %s'
+        ' ORDER BY c.updated_at DESC, c.id DESC LIMIT $5) p'
+        ' JOIN app.cases x ON x.tenant_id = $1 AND x.id = p.id'
+        ' ORDER BY p.updated_at DESC, p.id DESC',
         CASE WHEN p_status IS NOT NULL
              THEN format(' AND c.status IN (%s)',
                          (SELECT coalesce(string_agg(format('%L', s), ', '), 'NULL')

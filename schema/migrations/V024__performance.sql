@@ -39,6 +39,11 @@ CREATE INDEX cases_open_updated_idx ON app.cases (tenant_id, updated_at DESC)
 -- Case list filtered by one status (any status), newest first.
 CREATE INDEX cases_status_updated_idx ON app.cases (tenant_id, status, updated_at DESC)
     WHERE deleted_at IS NULL;
+-- The RBAC-filtered case list (app.visible_cases, V023): a user's assigned or team cases
+-- probed by id, their status and activity read from the index alone, so that only the page's
+-- rows are fetched from the heap.
+CREATE INDEX cases_live_id_cover_idx ON app.cases (tenant_id, id) INCLUDE (updated_at, status)
+    WHERE deleted_at IS NULL;
 -- Dashboard counts by status and category read this instead of the heap (index-only scan).
 CREATE INDEX cases_category_status_idx ON app.cases (tenant_id, category_id, status)
     WHERE deleted_at IS NULL;
