@@ -8,9 +8,9 @@ the cached generic plan for static SQL, a custom plan per call for search, whose
 plans its statement at every call; left to the plan cache, the bypass SQL got a custom plan
 for some queries (paying planning the app side does not) and a generic one for search (2 s at
 1,000,000 documents), and the ratios compared unlike things. (EXPLAIN plans both sides with
-the parameters' values whatever the plan cache mode.) Reported: the ratio of medians and the ratio of shared buffers from EXPLAIN
-(ANALYZE, BUFFERS); target <= 1.10x. The buffer ratio is deterministic and says whether RLS
-changed the plan; the time ratio says what it costs.
+the parameters' values whatever the plan cache mode.) Reported: the ratio of medians and the
+ratio of shared buffers from EXPLAIN (ANALYZE, BUFFERS); target <= 1.10x. The buffer ratio
+is deterministic and says whether RLS changed the plan; the time ratio says what it costs.
 """
 
 from __future__ import annotations
