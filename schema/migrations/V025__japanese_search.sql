@@ -382,6 +382,7 @@ DECLARE
     v_ranks     real[] := '{}';
     v_more      boolean := false;
     v_hits      integer;
+    v_seqscan   text := current_setting('enable_seqscan');
     r           record;
 BEGIN
     IF v_tenant IS NULL THEN
@@ -419,19 +420,12 @@ BEGIN
     END IF;
     IF v_tsq IS NOT NULL THEN
         v_mode := 'tokens';
-        IF v_like IS NOT NULL THEN
-            EXECUTE format('SELECT NOT EXISTS (SELECT FROM %s s WHERE s.tenant_id = $1'
-                           ' AND s.tokens @@ $2)', v_part)
-               INTO STRICT v_none USING v_tenant, v_tsq;
-            IF v_none THEN
-                v_mode := 'substring';
-            END IF;
-        END IF;
     ELSIF v_like IS NOT NULL THEN
         v_mode := 'substring';
     END IF;
 
-    IF v_mode IS NOT NULL THEN
+    -- Once in tokens mode, and again in substring mode when the tokens found nothing.
+    WHILE v_mode IS NOT NULL LOOP
         -- Phase 1, planned by EXECUTE at every call with the actual pattern and filters, and
         -- written with only the filters in use. The candidates are the newest p_window
         -- matches (document_date), ranked, keyset-filtered, one row more than the page.
@@ -477,11 +471,28 @@ BEGIN
             v_ids := v_ids || r.document_id;
             v_ranks := v_ranks || r.rank;
         END LOOP;
-        IF cardinality(v_ids) > p_limit THEN
-            v_more := true;
-            v_ids := v_ids[1:p_limit];
-            v_ranks := v_ranks[1:p_limit];
+        -- Substring instead when no document of the tenant matches the tokens. Decided after
+        -- the token search, so that a search with hits pays nothing for it: asked first, the
+        -- question cost 160 ms at 17,000 documents of a tenant sharing its partition (the
+        -- planner answered EXISTS by walking the partition, expecting an early match).
+        EXIT WHEN v_mode <> 'tokens' OR v_like IS NULL OR cardinality(v_ids) > 0;
+        IF p_case_id IS NOT NULL OR p_document_type IS NOT NULL OR p_date_from IS NOT NULL
+           OR p_date_to IS NOT NULL OR p_after_id IS NOT NULL THEN
+            -- Nothing under the filters or past the keyset: are there token matches at all?
+            -- Through the (tenant_id, tokens) index, never a walk of the partition.
+            PERFORM set_config('enable_seqscan', 'off', true);
+            EXECUTE format('SELECT NOT EXISTS (SELECT FROM %s s WHERE s.tenant_id = $1'
+                           ' AND s.tokens @@ $2)', v_part)
+               INTO STRICT v_none USING v_tenant, v_tsq;
+            PERFORM set_config('enable_seqscan', v_seqscan, true);
+            EXIT WHEN NOT v_none;
         END IF;
+        v_mode := 'substring';
+    END LOOP;
+    IF cardinality(v_ids) > p_limit THEN
+        v_more := true;
+        v_ids := v_ids[1:p_limit];
+        v_ranks := v_ranks[1:p_limit];
     END IF;
 
     -- The page, read through the parent (its policy: the verified tenant) and only for live

@@ -226,6 +226,23 @@ def test_three_four_and_longer_terms_and_phrases(corpus: Corpus, as_tenant: AsTe
     assert "損害賠償請求訴状" in titles(search(s, "北斗商事"))
 
 
+def test_substring_fallback_is_decided_on_the_tenant_not_the_filters(
+        corpus: Corpus, as_tenant: AsTenant) -> None:
+    # The fallback is chosen after the token search found nothing: without filters that
+    # answer is the tenant's; under filters (or past a keyset) the function asks the tenant.
+    s = as_tenant(corpus.a)
+    later: dict[str, Any] = {"from": dt.date(2030, 1, 1)}
+    earlier: dict[str, Any] = {"from": dt.date(2000, 1, 1)}
+    # Token matches exist, only not under the filter: no substring search, no result.
+    assert search(s, "名誉毀損", **later) == []
+    # No token matches at all: the substring search runs, under the filters.
+    assert titles(search(s, "害賠償", **earlier)) == ["損害賠償請求訴状"]
+    assert search(s, "害賠償", **later) == []
+    modes = s.fetch("SELECT normalized_query, filters ->> 'mode' FROM app.search_log"
+                    " WHERE filters ? 'date_from' ORDER BY created_at")
+    assert modes == [("名誉毀損", "tokens"), ("害賠償", "substring"), ("害賠償", "substring")]
+
+
 def test_title_matches_rank_first(corpus: Corpus, as_tenant: AsTenant) -> None:
     s = as_tenant(corpus.a)
     rows = search(s, "契約")
