@@ -27,7 +27,7 @@ import click
 from harness.cli import _common, _guarded, _settings, console, err_console
 from harness.config import Settings, find_pyproject
 from harness.errors import ConfigError, HarnessError
-from harness.postgres import _redact as redact
+from harness.postgres import redact
 
 SCALES = ("tiny", "small", "medium", "large")
 

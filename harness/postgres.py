@@ -112,7 +112,7 @@ def connect(dsn: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...]
     try:
         return psycopg.connect(dsn, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        safe = _redact(dsn)
+        safe = redact(dsn)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConnectError(
             f"could not connect to {safe}: {first}",
@@ -120,7 +120,8 @@ def connect(dsn: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...]
         ) from exc
 
 
-def _redact(dsn: str) -> str:
+def redact(dsn: str) -> str:
+    """``dsn`` with its password replaced by ``***`` (for messages and reports)."""
     try:
         params = conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
