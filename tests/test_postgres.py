@@ -87,8 +87,11 @@ def test_embedded_start_stop_leaves_nothing() -> None:
 
 
 def _spawn_holder(tmp_path: Path) -> tuple[subprocess.Popen[str], int, Path]:
+    # Ctrl-C as at a terminal: a process started in the background by a shell without job
+    # control inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
     code = textwrap.dedent("""
-        import sys, time
+        import signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from harness.postgres import EmbeddedPostgres, find_bindir
         pg = EmbeddedPostgres(find_bindir())
         with pg:
