@@ -1278,13 +1278,19 @@ BEGIN
         -- list: a static statement, so its plan is cached (planning the dynamic one with a
         -- few hundred ids as a literal array costs ~0.7 ms a call). The page's keys first,
         -- on narrow rows: an index-only probe per case id (the covering index of V024) and a
-        -- top-N sort; only the page's rows are read whole.
+        -- top-N sort; only the page's rows are read whole. The ids are joined rather than
+        -- tested with "c.id = ANY (ids)": the cached plan cannot see the array, and for a firm
+        -- whose cases the ids mostly cover (a team of 867 of 1,000) it then scanned the index
+        -- testing each entry against every id; joined, it hashes the ids there and probes by
+        -- id in a large firm (interleaved A/B, p50: 1,000 cases ~5.6 -> ~4.4 ms, 100,000
+        -- cases unchanged; auto_explain on).
         RETURN QUERY
         SELECT x.id, x.title, x.status, x.case_number, x.category_id, x.client_id, x.updated_at
           FROM (SELECT u.id, u.updated_at
-                  FROM (SELECT c.id, c.updated_at FROM app.cases c
-                         WHERE c.tenant_id = v_tenant AND c.deleted_at IS NULL
-                           AND c.id = ANY (v.assigned || v.team)
+                  FROM (SELECT c.id, c.updated_at
+                          FROM unnest(v.assigned || v.team) AS i (id)
+                          JOIN app.cases c ON c.tenant_id = v_tenant AND c.id = i.id
+                         WHERE c.deleted_at IS NULL
                            AND (p_status IS NULL OR c.status = ANY (p_status))
                            AND (p_after_id IS NULL
                                 OR (c.updated_at, c.id) < (p_after_updated_at, p_after_id))
