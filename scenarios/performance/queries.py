@@ -13,7 +13,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 OPEN = "('受任', '進行中')"
 
@@ -66,7 +66,7 @@ class BenchQuery:
     # SQL (psycopg prepares it and the policies leave nothing for a custom plan to use, so
     # the app side runs the cached generic plan), "custom" where the app side is a function
     # that plans its statement at every call (search: force_custom_plan).
-    bypass_plan: str = "generic"
+    bypass_plan: Literal["generic", "custom"] = "generic"  # -> plan_cache_mode force_*_plan
     uses_dataset: bool = True
 
     @property
