@@ -181,6 +181,9 @@ def _performance(p: PerformanceResults) -> list[Case]:
         case = Case("harness.performance.rls", f"RLS overhead {r.query}@{r.scale}")
         case.out.append(f"{r.ratio:.3f}x ({r.rls_ms:.3f} ms under RLS, {r.bypass_ms:.3f} ms "
                         "with an explicit filter)")
+        if r.context_ms is not None:
+            case.out.append(f"{r.context_checks} tenant-context checks {r.context_ms:.3f} ms; "
+                            f"{r.ratio_beyond_context:.3f}x beyond them")
         if not r.ok:
             case.outcome = "failure"
             case.message = f"RLS overhead {r.ratio:.2f}x > {r.max_ratio:g}x"

@@ -120,6 +120,8 @@ def rls_table(rls: Sequence[RlsOverhead]) -> str:
     frame = pd.DataFrame([{
         "query": r.query, "scale": r.scale, "on": r.metric, "under RLS ms": r.rls_ms,
         "explicit filter ms": r.bypass_ms, "ratio": r.ratio, "max ratio": r.max_ratio,
+        "context checks": r.context_checks, "context ms": r.context_ms,
+        "ratio beyond context": r.ratio_beyond_context,
         "status": "pass" if r.ok else "fail"} for r in rls])
     status = ["pass" if r.ok else "fail" for r in rls]
     return frame_html(frame, "rls", classes=_classes(frame, status=status, ratio=status))

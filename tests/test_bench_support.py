@@ -1,16 +1,21 @@
 """Unit tests of the benchmark arithmetic: percentiles, budgets and verdicts, regressions
-against a baseline, the log-log scaling fit (scenarios/performance: stats.py, budgets.py)."""
+against a baseline, the log-log scaling fit (scenarios/performance: stats.py, budgets.py), and
+of the RLS comparison's plans (explain.py: generic plans, InitPlans counted)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.results import RlsOverhead
 from scenarios.performance.budgets import (
     DEFAULT_TABLE,
     BudgetError,
@@ -19,6 +24,7 @@ from scenarios.performance.budgets import (
     parse_table,
     scale_rank,
 )
+from scenarios.performance.explain import explain, init_plans
 from scenarios.performance.queries import QUERIES
 from scenarios.performance.stats import (
     loglog_slope,
@@ -145,3 +151,49 @@ def test_loglog_slope_tells_linear_from_logarithmic() -> None:
     assert flat is not None and flat.slope < 0.2 and not flat.linear
     assert loglog_slope([(1000, 1.0), (1000, 2.0)]) is None
     assert loglog_slope([(1000, 1.0)]) is None
+
+
+def test_init_plans_counts_the_policies_context_checks() -> None:
+    def node(kind: str, *children: dict[str, Any], parent: str | None = None
+             ) -> dict[str, Any]:
+        out: dict[str, Any] = {"Node Type": kind, "Plans": list(children)}
+        if parent:
+            out["Parent Relationship"] = parent
+        return out
+
+    app = {"Plan": node("Limit", node("Result", parent="InitPlan"),
+                        node("Result", parent="InitPlan"),
+                        node("Nested Loop", node("Index Scan", parent="Outer"),
+                             node("Result", node("Result", parent="InitPlan"),
+                                  parent="Inner"), parent="Outer"))}
+    assert init_plans(app) == 3
+    assert init_plans({"Plan": node("Seq Scan")}) == 0
+
+
+def test_rls_ratio_beyond_the_context_checks() -> None:
+    r = RlsOverhead("q", "large", 1.5, 1.0, 1.10, context_checks=4, context_ms=0.4)
+    assert r.ratio == pytest.approx(1.5) and not r.ok  # the asserted ratio is the whole one
+    assert r.ratio_beyond_context == pytest.approx(1.1)
+    assert RlsOverhead("q", "large", 1.5, 1.0).ratio_beyond_context is None  # not measured
+    assert RlsOverhead("q", "s", 0.1, 1.0, context_ms=0.4).ratio_beyond_context == 0.0
+
+
+def test_generic_explain_shows_the_cached_plan_and_leaves_nothing_behind(
+        harness_db: psycopg.Connection[Any]) -> None:
+    tenant = "00000000-0000-4000-8000-00000000abcd"
+    sql = "SELECT id FROM app.cases WHERE tenant_id = %(tenant)s AND status = ANY (%(s)s)"
+    params = {"tenant": tenant, "s": ["受任", "進行中"]}
+    with harness_db.transaction():
+        custom = json.dumps(explain(harness_db, sql, params), ensure_ascii=False)
+        generic = json.dumps(explain(harness_db, sql, params, generic=True),
+                             ensure_ascii=False)
+        mode = harness_db.execute("SELECT current_setting('plan_cache_mode')").fetchone()
+    assert tenant in custom and "$1" not in custom  # planned with the values
+    assert "$1" in generic and "$2" in generic and tenant not in generic  # the generic plan
+    assert mode == ("auto",)  # restored for the rest of the caller's transaction
+    with harness_db.transaction():
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            explain(harness_db, "SELECT 1 / %(z)s::int", {"z": 0}, generic=True)
+        # the savepoint kept the transaction usable and the statement was deallocated
+        assert harness_db.execute("SELECT count(*) FROM pg_prepared_statements"
+                                  ).fetchone() == (0,)

@@ -196,8 +196,11 @@ def _rls(qid: str, entry: Document, scale: str) -> RlsOverhead:
     if asserted is None:
         asserted = _rank(scale) >= _rank(RLS_ASSERTED_FROM)
     limit = _number(entry.get("target_ratio"))
+    context_ms = _number(entry.get("context_ms"))
     return RlsOverhead(qid, scale, float(entry["app"]["p50"]), float(entry["bypass"]["p50"]),
-                       max_ratio=limit if asserted else None, metric="p50")
+                       max_ratio=limit if asserted else None, metric="p50",
+                       context_checks=int(entry.get("context_checks") or 0),
+                       context_ms=context_ms)
 
 
 def _histograms(benchmark: Document | None, queries: set[str], scale: str

@@ -260,10 +260,21 @@ class RlsOverhead:
     bypass_ms: float
     max_ratio: float | None = None  # a larger ratio fails the gate
     metric: str = "p50"
+    context_checks: int = 0  # verifications of the tenant context the policies add
+    context_ms: float | None = None  # what they cost together, measured (None: not measured)
 
     @property
     def ratio(self) -> float:
         return self.rls_ms / self.bypass_ms if self.bypass_ms > 0 else math.inf
+
+    @property
+    def ratio_beyond_context(self) -> float | None:
+        """The ratio once the measured context checks are taken out (None: not measured)."""
+        if self.context_ms is None:
+            return None
+        if self.bypass_ms <= 0:
+            return math.inf
+        return max(self.rls_ms - self.context_ms, 0.0) / self.bypass_ms
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,16 @@ for some queries (paying planning the app side does not) and a generic one for s
 the parameters' values whatever the plan cache mode.) Reported: the ratio of medians and the
 ratio of shared buffers from EXPLAIN (ANALYZE, BUFFERS); target <= 1.10x. The buffer ratio
 is deterministic and says whether RLS changed the plan; the time ratio says what it costs.
+Plans are explained as they run: generic-planned queries from the generic plan on both sides
+(explain.py).
+
+Where the cost comes from: every policy adds an InitPlan ``(SELECT app.current_tenant_id())``,
+which verifies the signed tenant context (an HMAC in a SECURITY DEFINER function, V017): about
+25 us each on this machine, however fast the query. The comparison counts those checks (the
+InitPlans the application's plan has beyond the bypass plan's), times that many checks alone
+in a tenant transaction, interleaved with a statement of the same shape without them, and
+reports the ratio left once they are taken out: a ratio beyond the context near 1.00x means the
+policies cost the verification and nothing else (same plan, same buffers).
 """
 
 from __future__ import annotations
@@ -23,13 +33,14 @@ import psycopg
 
 from harness.postgres import connect
 from scenarios.performance.dataset import BYPASS_ROLE, BenchDataset
-from scenarios.performance.explain import explain_bypass, shared_buffers, summary
+from scenarios.performance.explain import explain_bypass, init_plans, shared_buffers, summary
 from scenarios.performance.queries import BenchQuery, Context
-from scenarios.performance.runner import AppRunner, rounds_for, warm_up
+from scenarios.performance.runner import WARMUP_ROUNDS, AppRunner, rounds_for, warm_up
 from scenarios.performance.stats import Summary, ratio, summarize_seconds
 
 TARGET_RATIO = 1.10
 ASSERTED_FROM = "large"  # the scale from which the target is asserted (below: a finding)
+CONTEXT_ROUNDS = 200  # rounds timing the context checks alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +52,17 @@ class RlsComparison:
     bypass_buffers: int
     app_plan: dict[str, Any]
     bypass_plan: dict[str, Any]
+    context_checks: int = 0  # InitPlans of the application's plan beyond the bypass plan's
+    context_ms: float = 0.0  # the median cost of that many context checks in one statement
 
     @property
     def time_ratio(self) -> float:
         return self.app.p50 / self.bypass.p50
+
+    @property
+    def ratio_beyond_context(self) -> float:
+        """The time ratio once the context checks are taken out of the application's median."""
+        return max(self.app.p50 - self.context_ms, 0.0) / self.bypass.p50
 
     @property
     def buffer_ratio(self) -> float | None:
@@ -58,6 +76,8 @@ class RlsComparison:
             "app_shared_buffers": self.app_buffers, "bypass_shared_buffers": self.bypass_buffers,
             "buffer_ratio": None if buffers is None else round(buffers, 3),
             "target_ratio": TARGET_RATIO, "asserted": asserted,
+            "context_checks": self.context_checks, "context_ms": round(self.context_ms, 4),
+            "ratio_beyond_context": round(self.ratio_beyond_context, 3),
             "app_plan_summary": summary(self.app_plan),
             "bypass_plan_summary": summary(self.bypass_plan),
         }
@@ -71,6 +91,24 @@ def _bypass_seconds(admin: psycopg.Connection[Any], sql: str, params: dict[str, 
         started = time.perf_counter()
         admin.execute(sql, params).fetchall()
         return time.perf_counter() - started
+
+
+def context_cost_ms(app: AppRunner, checks: int, rounds: int = CONTEXT_ROUNDS) -> float:
+    """Median ms that ``checks`` verifications of the tenant context add to one statement:
+    ``checks`` InitPlans calling app.current_tenant_id() against as many constants, each in
+    its own tenant transaction, interleaved."""
+    if checks <= 0:
+        return 0.0
+    with_checks = "SELECT " + ", ".join(["(SELECT app.current_tenant_id())"] * checks)
+    without = "SELECT " + ", ".join(["NULL::uuid"] * checks)
+    timed: tuple[list[float], list[float]] = ([], [])
+    for i in range(rounds + WARMUP_ROUNDS):
+        a = app.statement_seconds(with_checks, {})
+        b = app.statement_seconds(without, {})
+        if i >= WARMUP_ROUNDS:
+            timed[0].append(a)
+            timed[1].append(b)
+    return max(summarize_seconds(timed[0]).p50 - summarize_seconds(timed[1]).p50, 0.0)
 
 
 def compare(dataset: BenchDataset, query: BenchQuery, ctx: Context, rounds: int,
@@ -94,8 +132,11 @@ def compare(dataset: BenchDataset, query: BenchQuery, ctx: Context, rounds: int,
             app_times.append(a)
             bypass_times.append(b)
         params = query.params(ctx)
-        app_plan = app.explain(query.sql, params)
-        bypass_plan = explain_bypass(admin, bypass_sql, params)
+        generic = query.bypass_plan == "generic"
+        app_plan = app.explain(query.sql, params, generic=generic)
+        bypass_plan = explain_bypass(admin, bypass_sql, params, generic=generic)
+        checks = max(init_plans(app_plan) - init_plans(bypass_plan), 0)
+        context_ms = context_cost_ms(app, checks)
     return RlsComparison(query.id, summarize_seconds(app_times), summarize_seconds(bypass_times),
                          shared_buffers(app_plan), shared_buffers(bypass_plan), app_plan,
-                         bypass_plan)
+                         bypass_plan, checks, context_ms)

@@ -53,11 +53,11 @@ class AppRunner:
             conn.execute(sql, params).fetchall()
             return time.perf_counter() - started
 
-    def explain(self, sql: str, params: Params) -> dict[str, Any]:
+    def explain(self, sql: str, params: Params, *, generic: bool = False) -> dict[str, Any]:
         from scenarios.performance.explain import explain
 
         with self.session.transaction() as conn:
-            return explain(conn, sql, params)
+            return explain(conn, sql, params, generic=generic)
 
     def close(self) -> None:
         self.session.close()
