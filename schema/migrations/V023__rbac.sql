@@ -1303,7 +1303,11 @@ BEGIN
                                 OR (c.updated_at, c.id) < (p_after_updated_at, p_after_id))) u
                  ORDER BY u.updated_at DESC, u.id DESC
                  LIMIT p_limit) p
-          JOIN app.cases x ON x.tenant_id = v_tenant AND x.id = p.id
+          -- One primary-key probe per row of the page (LIMIT 1 keeps the join a probe): the
+          -- cached plan cannot see the page is 50 rows, and hashed the firm's open cases
+          -- instead (1,000 cases: p50 2.0 -> 1.8 ms for the function, interleaved A/B).
+          CROSS JOIN LATERAL (SELECT x.* FROM app.cases x
+                               WHERE x.tenant_id = v_tenant AND x.id = p.id LIMIT 1) x
          ORDER BY p.updated_at DESC, p.id DESC;
         RETURN;
     END IF;
