@@ -246,7 +246,8 @@ def test_substring_fallback_is_decided_on_the_tenant_not_the_filters(
 
 def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTenant,
                                                  harness_db: Conn) -> None:
-    # 1,500 more documents of tenant A, one a day: 離婚 in every fifth, 親権 in one. The
+    # 1,500 more documents of tenant A, one a day: 離婚 in every fifth, 親権 in one, 監護 in
+    # one older than the newest 1,000 (no match in the sample: the bitmap, never a walk). The
     # function walks the date index when the walk reads fewer rows, weighted by cost, than the
     # bitmap: 3 * f^2 * N > window, f the share of matches among the newest 1,000 documents,
     # N the tenant's documents: for 離婚 3 * 0.2^2 * 1,500 = 180, so a window of 50 walks
@@ -261,6 +262,7 @@ def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTen
             " document_date, title, tokens, search_text)"
             " SELECT %(t)s, d.id, %(c)s, 'other', date '2020-01-01' + n, d.title,"
             " to_tsvector('simple', CASE WHEN n = 700 THEN '親権 書面'"
+            " WHEN n = 100 THEN '監護 書面'"
             " WHEN n %% 5 = 0 THEN '離婚 書面' ELSE '契約外 書面' END), d.title"
             " FROM d, CAST(substr(d.title, 6) AS int) AS n",
             {"t": corpus.a.id, "c": corpus.case_a})
@@ -281,17 +283,26 @@ def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTen
         got = [str(r[0]) for r in search(s, "離婚", tsq="離婚", window=window)]
         assert got == expected("離婚", window), window
     assert [str(r[0]) for r in search(s, "親権", tsq="親権")] == expected("親権", 1000)
+    rare = [str(r[0]) for r in search(s, "監護", tsq="監護")]
+    assert len(rare) == 1 and rare == expected("監護", 1000)
     plans = s.fetch("SELECT normalized_query, filters ->> 'plan' FROM app.search_log"
-                    " WHERE filters ->> 'tsquery' IN ('''離婚''', '''親権''')"
+                    " WHERE filters ->> 'tsquery' IN ('''離婚''', '''親権''', '''監護''')"
                     " ORDER BY created_at")
-    assert plans == [("離婚", None), ("離婚", "walk"), ("親権", None)]
+    assert plans == [("離婚", None), ("離婚", "walk"), ("親権", None), ("監護", "bitmap")]
     with s.transaction() as conn:
         conn.execute(SEARCH, {"q": "離婚", "tsq": "離婚", "case": None, "type": None,
                               "from": None, "to": None, "limit": 20, "after_rank": None,
                               "after_id": None, "window": 50}).fetchall()
-        # The planner settings the walk needs are put back for the rest of the transaction.
+        # The planner settings the walk needs are put back for the rest of the transaction,
+        # and so are those of the bitmap (a term with no match among the newest 1,000).
         assert conn.execute("SELECT current_setting('enable_bitmapscan'),"
                             " current_setting('enable_seqscan')").fetchone() == ("on", "on")
+        conn.execute(SEARCH, {"q": "監護", "tsq": "監護", "case": None, "type": None,
+                              "from": None, "to": None, "limit": 20, "after_rank": None,
+                              "after_id": None, "window": 1000}).fetchall()
+        assert conn.execute("SELECT current_setting('enable_indexscan'),"
+                            " current_setting('enable_seqscan'), current_setting('work_mem')"
+                            ).fetchone() == ("on", "on", "4MB")
 
 
 def test_title_matches_rank_first(corpus: Corpus, as_tenant: AsTenant) -> None:
