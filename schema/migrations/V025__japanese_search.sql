@@ -478,20 +478,23 @@ BEGIN
         -- frequencies as if they were independent: 12,022 estimated, 130,320 actual at
         -- 1,000,000 documents, so it took the bitmap and read every match (415 ms) where the
         -- walk stops after ~8,000 rows (~20 ms). So measure instead: the share f of matches
-        -- among the newest 1,000 documents under the same filters (~1 ms), and take the walk
+        -- among the newest 250 documents under the same filters, and take the walk
         -- when it reads fewer rows, weighted by cost, than the bitmap: p_window / f rows
         -- walked (~1 us each) against f * N rows fetched by the bitmap (~3 us each), N the
         -- tenant's documents as the planner estimates them (~0.2 ms). Otherwise, or for a
         -- tenant with fewer documents than the sample, the planner decides (measured: 20,000
         -- documents, a term in 3.9%: bitmap 10 ms, walk 23 ms; 1,000,000 documents, 13%:
-        -- bitmap 415 ms, walk 20 ms).
+        -- bitmap 415 ms, walk 20 ms). The sample reads its documents' tokens: 1,000 of them
+        -- cost 21 ms at 1,000,000 generated documents (a third of a common term's search),
+        -- 250 cost 6 ms and still tell a term in 2% (the walk's threshold there) from one
+        -- in 0.1%.
         v_walk := false;
         v_bitmap := false;
         IF v_mode = 'tokens' AND p_case_id IS NULL THEN
             EXECUTE format(
                 'SELECT count(*) FILTER (WHERE x.tokens @@ $2)::integer, count(*)::integer'
                 ' FROM (SELECT s.tokens FROM %1$s s WHERE s.tenant_id = $1%2$s%3$s%4$s'
-                ' ORDER BY s.document_date DESC LIMIT 1000) x',
+                ' ORDER BY s.document_date DESC LIMIT 250) x',
                 v_part,
                 CASE WHEN p_document_type IS NOT NULL THEN ' AND s.document_type = $5' ELSE '' END,
                 CASE WHEN p_date_from IS NOT NULL THEN ' AND s.document_date >= $6' ELSE '' END,
@@ -499,13 +502,13 @@ BEGIN
                INTO v_sample_hits, v_sample_rows
                USING v_tenant, v_tsq, v_like, p_case_id, p_document_type, p_date_from,
                      p_date_to;
-            IF v_sample_rows = 1000 AND v_sample_hits > 0 THEN
+            IF v_sample_rows = 250 AND v_sample_hits > 0 THEN
                 EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM %s s WHERE s.tenant_id = $1',
                                v_part) INTO v_plan USING v_tenant;
-                v_walk := 3.0 * (v_sample_hits / 1000.0) ^ 2
+                v_walk := 3.0 * (v_sample_hits / 250.0) ^ 2
                           * (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric > p_window;
-            ELSIF v_sample_rows = 1000 THEN
-                -- No match among the newest 1,000: rare or absent, so the bitmap. The planner
+            ELSIF v_sample_rows = 250 THEN
+                -- No match among the newest 250: rare or absent, so the bitmap. The planner
                 -- may walk instead when it estimates a phrase of common tokens as frequent,
                 -- and a walk that finds nothing reads the whole tenant (不法 <-> 行為 <-> 責任
                 -- at 1,000,000 generated documents, none matching: walk 9.8 s, bitmap 1.3 s;

@@ -247,9 +247,9 @@ def test_substring_fallback_is_decided_on_the_tenant_not_the_filters(
 def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTenant,
                                                  harness_db: Conn) -> None:
     # 1,500 more documents of tenant A, one a day: 離婚 in every fifth, 親権 in one, 監護 in
-    # one older than the newest 1,000 (no match in the sample: the bitmap, never a walk). The
-    # function walks the date index when the walk reads fewer rows, weighted by cost, than the
-    # bitmap: 3 * f^2 * N > window, f the share of matches among the newest 1,000 documents,
+    # one older than the newest 250 (no match in the sample: the bitmap, never a walk).
+    # The function walks the date index when the walk reads fewer rows, weighted by cost, than
+    # the bitmap: 3 * f^2 * N > window, f the share of matches among the newest 250 documents,
     # N the tenant's documents: for 離婚 3 * 0.2^2 * 1,500 = 180, so a window of 50 walks
     # and one of 1,000 is left to the planner.
     s = as_tenant(corpus.a)
@@ -294,7 +294,7 @@ def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTen
                               "from": None, "to": None, "limit": 20, "after_rank": None,
                               "after_id": None, "window": 50}).fetchall()
         # The planner settings the walk needs are put back for the rest of the transaction,
-        # and so are those of the bitmap (a term with no match among the newest 1,000).
+        # and so are those of the bitmap (a term with no match among the newest 250).
         assert conn.execute("SELECT current_setting('enable_bitmapscan'),"
                             " current_setting('enable_seqscan')").fetchone() == ("on", "on")
         conn.execute(SEARCH, {"q": "監護", "tsq": "監護", "case": None, "type": None,
