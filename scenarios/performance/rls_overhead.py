@@ -7,8 +7,7 @@ same warm-up. The bypass side is planned as the application side is (BenchQuery.
 the cached generic plan for static SQL, a custom plan per call for search, whose function
 plans its statement at every call; left to the plan cache, the bypass SQL got a custom plan
 for some queries (paying planning the app side does not) and a generic one for search (2 s at
-1,000,000 documents), and the ratios compared unlike things. (EXPLAIN plans both sides with
-the parameters' values whatever the plan cache mode.) Reported: the ratio of medians and the
+1,000,000 documents), and the ratios compared unlike things. Reported: the ratio of medians and the
 ratio of shared buffers from EXPLAIN (ANALYZE, BUFFERS); target <= 1.10x. The buffer ratio
 is deterministic and says whether RLS changed the plan; the time ratio says what it costs.
 Plans are explained as they run: generic-planned queries from the generic plan on both sides

@@ -297,6 +297,7 @@ def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTen
         # and so are those of the bitmap (a term with no match among the newest 250).
         assert conn.execute("SELECT current_setting('enable_bitmapscan'),"
                             " current_setting('enable_seqscan')").fetchone() == ("on", "on")
+        conn.execute("SET LOCAL work_mem = '4MB'")  # below the 16MB the bitmap asks for
         conn.execute(SEARCH, {"q": "監護", "tsq": "監護", "case": None, "type": None,
                               "from": None, "to": None, "limit": 20, "after_rank": None,
                               "after_id": None, "window": 1000}).fetchall()
