@@ -3,6 +3,7 @@ reproducers, seeding, strategies and the Hypothesis runner."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 from types import SimpleNamespace
@@ -20,7 +21,7 @@ from harness.attack.engine import explore
 from harness.attack.holdings import held_query
 from harness.attack.outcome import Outcome, classify, execute
 from harness.attack.reads import _split
-from harness.attack.seed import base_type, insertion_order, pick, seed_tenants
+from harness.attack.seed import _POOLS, base_type, insertion_order, pick, seed_tenants
 from harness.attack.statements import ColumnRef, insert, lit, matches, render, update
 from harness.attack.strategies import mutated, predicates
 from harness.attack.world import Fingerprints, Subject, Transcript, fingerprints
@@ -189,6 +190,17 @@ def test_value_choices_are_deterministic() -> None:
     assert pick(options, 3, 5, "c") == pick(options, 3, 5, "c")
     assert base_type("character varying(50)") == "character varying"
     assert base_type("text[]") == "text[]"
+
+
+def test_seeded_dates_stay_apart_from_today_in_every_time_zone() -> None:
+    """A date column's default may be today's date in Asia/Tokyo, which is UTC's tomorrow from
+    15:00 UTC: a seeded date of "today + 1" then equals it and ``due_date > issue_date`` fails
+    (this broke CI once). Every seeded date is two or more days from the local date."""
+    today = dt.date.today()
+    for n in range(5):
+        for attempt in range(4):
+            value = pick(_POOLS["date"], n, attempt, "invoices.due_date")("due_date", n, "a")
+            assert abs((value - today).days) >= 2, (n, attempt, value)
 
 
 @given(st.one_of(st.uuids(), st.text(min_size=1), st.integers(), st.decimals(allow_nan=False,

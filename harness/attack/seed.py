@@ -87,6 +87,9 @@ def constant(value: Any) -> Maker:
     return lambda tag, n, tenant: value
 
 
+_DATE_MARGIN_DAYS = 2
+
+
 def _later(days: int) -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
 
@@ -101,8 +104,10 @@ _POOLS: dict[str, tuple[Maker, ...]] = {
     "integer": _INTEGER, "smallint": _INTEGER, "bigint": _INTEGER,
     "numeric": _NUMERIC, "real": _NUMERIC, "double precision": _NUMERIC,
     "boolean": (lambda t, n, _: False, lambda t, n, _: True),
-    "date": (lambda t, n, _: dt.date.today() + dt.timedelta(days=n + 1),
-             lambda t, n, _: dt.date.today() - dt.timedelta(days=n + 1)),
+    # Two days' margin: a column default such as ``(now() AT TIME ZONE 'Asia/Tokyo')::date``
+    # is already tomorrow's date from 15:00 UTC, so "today + 1" would equal it there.
+    "date": (lambda t, n, _: dt.date.today() + dt.timedelta(days=n + _DATE_MARGIN_DAYS),
+             lambda t, n, _: dt.date.today() - dt.timedelta(days=n + _DATE_MARGIN_DAYS)),
     "timestamp with time zone": (lambda t, n, _: _next_weekday_10am(n),
                                  lambda t, n, _: _later(n + 1), lambda t, n, _: _later(-n - 1)),
     "timestamp without time zone": (lambda t, n, _: dt.datetime.now() + dt.timedelta(days=n + 1),),
