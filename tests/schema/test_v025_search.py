@@ -466,6 +466,50 @@ def test_deleted_documents_leave_the_index(corpus: Corpus, as_tenant: AsTenant) 
                    (doc,)) == [(0,)]
 
 
+def test_tokens_stay_in_the_row_not_in_toast(corpus: Corpus, as_tenant: AsTenant,
+                                            harness_db: Conn) -> None:
+    """A generated document's tsvector (~2.4 kB) does not compress: stored EXTENDED it went to
+    TOAST and every phrase check or walk read it back (3.3 against 1.2 us a row at `large`).
+    STORAGE MAIN keeps it in the row; only the partition's TOAST table can tell."""
+    a = corpus.a
+    part = harness_db.execute("SELECT app_private.search_partition(%s)", (a.id,)).fetchone()
+    assert part is not None
+    toast = harness_db.execute("SELECT reltoastrelid::regclass::text FROM pg_class"
+                               " WHERE oid = %s::regclass", (part[0],)).fetchone()
+    assert toast is not None
+    harness_db.commit()
+
+    def external_values() -> int:
+        row = harness_db.execute(f"SELECT count(DISTINCT chunk_id) FROM {toast[0]}").fetchone()
+        harness_db.commit()
+        assert row is not None
+        return int(row[0])
+
+    before = external_values()
+    tokens = " ".join(f"語彙{i:04d}" for i in range(300))  # 300 lexemes, well over 2 kB
+    with as_tenant(a).transaction() as conn:
+        doc = conn.execute(
+            "INSERT INTO app.documents (tenant_id, case_id, type_code, title)"
+            " VALUES (%s, %s, 'other', '語彙表') RETURNING id", (a.id, corpus.case_a)).fetchone()
+        assert doc is not None
+        conn.execute(
+            "INSERT INTO app.search_documents (tenant_id, document_id, case_id, document_type,"
+            " document_date, title, tokens, search_text)"
+            " VALUES (%s, %s, %s, 'other', '2024-05-01', '語彙表',"
+            " app.search_tsvector('語彙表', '', %s), '語彙表')",
+            (a.id, doc[0], corpus.case_a, tokens))
+        size = conn.execute("SELECT pg_column_size(tokens), length(tokens)"
+                            " FROM app.search_documents WHERE document_id = %s",
+                            (doc[0],)).fetchone()
+    assert size is not None and size[0] > 2100 and size[1] > 300, size
+    assert external_values() == before
+    storage = harness_db.execute(
+        "SELECT DISTINCT a.attstorage FROM pg_inherits i JOIN pg_attribute a"
+        " ON a.attrelid = i.inhrelid AND a.attname = 'tokens'"
+        " WHERE i.inhparent = 'app.search_documents'::regclass").fetchall()
+    assert storage == [("m",)]
+
+
 def test_search_rows_are_checked(corpus: Corpus, as_tenant: AsTenant, harness_db: Conn) -> None:
     a, b = corpus.a, corpus.b
     s = as_tenant(a)
