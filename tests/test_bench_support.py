@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from datasets.pytest_plugin import DatasetFactory
 from harness.results import RlsOverhead
 from scenarios.performance.budgets import (
     DEFAULT_TABLE,
@@ -25,7 +26,7 @@ from scenarios.performance.budgets import (
     scale_rank,
 )
 from scenarios.performance.explain import explain, init_plans
-from scenarios.performance.queries import QUERIES
+from scenarios.performance.queries import CASE_LIST_FILTERED_PLAIN, QUERIES
 from scenarios.performance.stats import (
     loglog_slope,
     percentile,
@@ -197,3 +198,42 @@ def test_generic_explain_shows_the_cached_plan_and_leaves_nothing_behind(
         # the savepoint kept the transaction usable and the statement was deallocated
         assert harness_db.execute("SELECT count(*) FROM pg_prepared_statements"
                                   ).fetchone() == (0,)
+
+
+def test_case_list_by_category_returns_the_plain_forms_rows(dataset_db: DatasetFactory) -> None:
+    """case_list_filtered reads each category's newest page and merges them; it must give the
+    rows of the plain ``category_id = ANY (...)`` query for every practice area, also when the
+    policies hide the client of an area's newest open case (the inner join drops that case
+    before the LIMIT, so the per-category pages must drop it too)."""
+    fast = QUERIES["case_list_filtered"].sql
+    db = dataset_db("tiny", cases=1_000, documents=1_000)  # full pages in several areas
+    tenant = db.tenants[0].id
+    with psycopg.connect(db.dsn) as admin:
+        areas = [list(r[0]) for r in admin.execute(
+            "SELECT array_agg(DISTINCT category_id ORDER BY category_id) FROM app.cases"
+            " WHERE tenant_id = %s AND deleted_at IS NULL GROUP BY category_id / 100"
+            " ORDER BY count(*) DESC", (tenant,))]
+
+        def both(categories: list[int]) -> tuple[list[Any], list[Any]]:
+            with db.session(0) as s, s.transaction() as conn:
+                params = {"categories": categories}
+                return ([r[4] for r in conn.execute(CASE_LIST_FILTERED_PLAIN, params)],
+                        [r[4] for r in conn.execute(fast, params)])
+
+        assert len(areas) >= 3
+        pages = [both(a) for a in areas]
+        assert any(len(plain) == 50 for plain, _ in pages)  # a full page, so LIMIT matters
+        for plain, merged in pages:
+            assert sorted(merged, reverse=True) == merged and sorted(plain) == sorted(merged)
+        # hide the client of the newest open case of the largest area
+        newest = admin.execute(
+            "SELECT client_id, updated_at FROM app.cases WHERE tenant_id = %s"
+            " AND category_id = ANY (%s) AND status IN ('受任', '進行中') AND deleted_at IS NULL"
+            " ORDER BY updated_at DESC LIMIT 1", (tenant, areas[0])).fetchone()
+        assert newest is not None
+        admin.execute("UPDATE app.clients SET deleted_at = now() WHERE tenant_id = %s"
+                      " AND id = %s", (tenant, newest[0]))
+        admin.commit()
+        plain, merged = both(areas[0])
+        assert newest[1] not in plain and sorted(plain) == sorted(merged)
+        assert len(merged) == len(pages[0][1])  # the next case took its place

@@ -87,9 +87,39 @@ SELECT c.id, c.title, c.status, c.case_number, c.updated_at, cl.name AS client,
  WHERE c.status IN {open}{filter}
  ORDER BY c.updated_at DESC
  LIMIT 50"""
+# Filtered by practice area (its category ids): the newest page of each category, by the
+# (tenant_id, category_id, updated_at) index of open cases, then the newest page of those. The
+# same rows as _CASE_LIST with "c.category_id = ANY (...)", whose one generic plan walks all the
+# tenant's open cases newest first and filters the category: a rare area read them all (at
+# large, 100,000 cases, 5 open in the area: 44 ms; this form 0.8 ms). Clients are joined
+# inside, before each category's LIMIT, as the plain form's inner join drops a case whose
+# client the policies hide before its LIMIT.
+_CASE_LIST_BY_CATEGORY = """
+SELECT c.id, c.title, c.status, c.case_number, c.updated_at, c.client,
+       u.display_name AS lead_lawyer
+  FROM (SELECT p.*
+          FROM unnest(%(categories)s::smallint[]) AS k (category_id)
+         CROSS JOIN LATERAL (
+               SELECT c.tenant_id, c.id, c.title, c.status, c.case_number, c.updated_at,
+                      cl.name AS client
+                 FROM app.cases c
+                 JOIN app.clients cl ON cl.tenant_id = c.tenant_id AND cl.id = c.client_id
+                WHERE c.category_id = k.category_id AND c.status IN {open}{filter}
+                ORDER BY c.updated_at DESC
+                LIMIT 50) p
+         ORDER BY p.updated_at DESC
+         LIMIT 50) c
+  LEFT JOIN app.case_assignments a
+         ON a.tenant_id = c.tenant_id AND a.case_id = c.id AND a.is_lead AND a.deleted_at IS NULL
+  LEFT JOIN app.users u ON u.tenant_id = a.tenant_id AND u.id = a.user_id{user_live}
+ ORDER BY c.updated_at DESC
+ LIMIT 50"""
 _BYPASS = " AND c.tenant_id = %(tenant)s AND c.deleted_at IS NULL AND cl.deleted_at IS NULL"
 _LIVE_USER = " AND u.deleted_at IS NULL"  # the users policy, on the outer join's inner side
 _CATEGORY = " AND c.category_id = ANY (%(categories)s::smallint[])"
+# The plain form of case_list_filtered: what _CASE_LIST_BY_CATEGORY must return
+# (tests/test_bench_support.py compares them on generated data).
+CASE_LIST_FILTERED_PLAIN = _CASE_LIST.format(open=OPEN, filter=_CATEGORY, user_live="")
 
 
 def _no_params(ctx: Context) -> Params:
@@ -195,8 +225,8 @@ QUERIES: dict[str, BenchQuery] = {q.id: q for q in (
     BenchQuery("case_list", _CASE_LIST.format(open=OPEN, filter="", user_live=""), _no_params,
                _CASE_LIST.format(open=OPEN, filter=_BYPASS, user_live=_LIVE_USER)),
     BenchQuery("case_list_filtered",
-               _CASE_LIST.format(open=OPEN, filter=_CATEGORY, user_live=""), _category,
-               _CASE_LIST.format(open=OPEN, filter=_CATEGORY + _BYPASS, user_live=_LIVE_USER)),
+               _CASE_LIST_BY_CATEGORY.format(open=OPEN, filter="", user_live=""), _category,
+               _CASE_LIST_BY_CATEGORY.format(open=OPEN, filter=_BYPASS, user_live=_LIVE_USER)),
     BenchQuery("search_2char", SEARCH_SQL, _search("search_2char"), _SEARCH_BYPASS,
                bypass_plan="custom"),
     BenchQuery("search_3to4char", SEARCH_SQL, _search("search_3to4char"), _SEARCH_BYPASS,

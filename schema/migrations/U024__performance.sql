@@ -32,5 +32,6 @@ DROP INDEX app.cases_category_status_idx;
 DROP INDEX app.cases_live_id_cover_idx;
 DROP INDEX app.cases_status_updated_idx;
 DROP INDEX app.cases_open_updated_idx;
+DROP INDEX app.cases_open_category_updated_idx;
 RESET ROLE;
 DROP EXTENSION IF EXISTS pg_stat_statements;

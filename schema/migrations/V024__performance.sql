@@ -36,6 +36,12 @@ SET LOCAL ROLE legal_owner;
 -- Case list: a tenant's open cases, newest activity first, one page.
 CREATE INDEX cases_open_updated_idx ON app.cases (tenant_id, updated_at DESC)
     WHERE deleted_at IS NULL AND status IN ('受任', '進行中');
+-- Case list filtered by practice area (a set of category ids): one ordered scan per category,
+-- each stopping after a page (scenarios/performance/queries.py, case_list_filtered). Walking
+-- cases_open_updated_idx and filtering the category instead reads every open case of the
+-- tenant when the area is rare (100,000 cases, 5 open in the area: 44 -> 0.8 ms).
+CREATE INDEX cases_open_category_updated_idx ON app.cases (tenant_id, category_id, updated_at DESC)
+    WHERE deleted_at IS NULL AND status IN ('受任', '進行中');
 -- Case list filtered by one status (any status), newest first.
 CREATE INDEX cases_status_updated_idx ON app.cases (tenant_id, status, updated_at DESC)
     WHERE deleted_at IS NULL;
