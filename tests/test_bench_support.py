@@ -27,6 +27,7 @@ from scenarios.performance.budgets import (
 )
 from scenarios.performance.explain import explain, init_plans
 from scenarios.performance.queries import CASE_LIST_FILTERED_PLAIN, QUERIES
+from scenarios.performance.rls_overhead import app_plan_counts
 from scenarios.performance.stats import (
     loglog_slope,
     percentile,
@@ -237,3 +238,18 @@ def test_case_list_by_category_returns_the_plain_forms_rows(dataset_db: DatasetF
         plain, merged = both(areas[0])
         assert newest[1] not in plain and sorted(plain) == sorted(merged)
         assert len(merged) == len(pages[0][1])  # the next case took its place
+
+
+def test_app_plan_counts_find_the_prepared_statement_and_its_plan_kinds(
+        harness_db: psycopg.Connection[Any]) -> None:
+    """The RLS comparison reads how the application's statement was planned; a statement the
+    plan cache re-plans at every call shows as custom plans."""
+    sql = "SELECT relname FROM pg_class WHERE relkind = %(kind)s AND relpages >= %(pages)s"
+    assert app_plan_counts(harness_db, sql) is None  # not prepared yet
+    for mode, expected in (("force_custom_plan", (0, 8)), ("force_generic_plan", (8, 8))):
+        with harness_db.transaction():
+            harness_db.execute(f"SET LOCAL plan_cache_mode = {mode}")
+            for _ in range(8):
+                harness_db.execute(sql, {"kind": "r", "pages": 0}, prepare=True).fetchall()
+            assert app_plan_counts(harness_db, sql) == expected
+    assert app_plan_counts(harness_db, sql.replace(">=", ">")) is None  # another statement
