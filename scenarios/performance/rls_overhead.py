@@ -154,12 +154,14 @@ def compare(dataset: BenchDataset, query: BenchQuery, ctx: Context, rounds: int,
         if generic:
             with app.session.transaction() as conn:
                 counts = app_plan_counts(conn, query.sql)
-            if counts is not None and counts[1] > PLAN_CACHE_CUSTOM_TRIES:
+            if counts is None or counts[1] > PLAN_CACHE_CUSTOM_TRIES:
+                how = ("was never prepared" if counts is None
+                       else f"ran {counts[1]} custom plans, {counts[0]} generic")
                 raise AssertionError(
-                    f"{query.id}: the application re-planned it at every call ({counts[1]} custom"
-                    f" plans, {counts[0]} generic) while the bypass side runs the generic plan;"
-                    " the comparison would time planning. Make the generic plan the plan"
-                    " cache's choice (or plan both sides alike).")
+                    f"{query.id}: the application re-planned it at every call (it {how}) while"
+                    " the bypass side runs the generic plan; the comparison would time"
+                    " planning. Make the generic plan the plan cache's choice (or plan both"
+                    " sides alike).")
         app_plan = app.explain(query.sql, params, generic=generic)
         bypass_plan = explain_bypass(admin, bypass_sql, params, generic=generic)
         checks = max(init_plans(app_plan) - init_plans(bypass_plan), 0)
