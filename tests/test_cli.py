@@ -22,7 +22,8 @@ def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 @pytest.mark.timeout(900)  # the whole gate at small, short benchmarks included (~3 minutes)
-def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path) -> None:
+def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path,
+                                              request: pytest.FixtureRequest) -> None:
     """The main job end to end at ``small`` (>= 1,000 cases and 10,000 documents in the
     largest tenant): CI's short benchmark run, which must meet every requirement budget."""
     # The run's servers live under a temporary directory of its own (TMPDIR), so that a
@@ -30,6 +31,7 @@ def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path) -> None:
     # Short, for the server's Unix socket path (at most 107 bytes).
     own_tmp = Path(tempfile.mkdtemp(prefix="hrun-", dir="/tmp"))
     own_tmp.chmod(0o711)  # run as root, the server's user must reach its directory
+    request.addfinalizer(lambda: shutil.rmtree(own_tmp, ignore_errors=True))
     reports = tmp_path / "reports"
     result = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", "--scale", "small", "--examples", "1",
@@ -65,7 +67,6 @@ def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path) -> None:
                           text=True)
     assert left.stdout.split() == [], "a server was left running"
     assert list(own_tmp.glob("harness-pg-*")) == [], "a server directory was left behind"
-    own_tmp.rmdir()
 
 
 def test_report_of_a_bench_run(tmp_path: Path) -> None:
