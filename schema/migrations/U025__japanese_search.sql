@@ -19,6 +19,8 @@ DROP FUNCTION app.search_synonyms(text);
 DROP TABLE app.tenant_search_terms;
 DROP TABLE app.search_terms;
 
+DROP FUNCTION app_private.search_required_pairs(tsquery);
+DROP FUNCTION app.search_pairs(tsvector);
 DROP FUNCTION app.search_tsvector(text, text, text);
 DROP FUNCTION app.search_kana(text);
 DROP FUNCTION app.search_normalize(text);

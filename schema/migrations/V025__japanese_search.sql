@@ -84,6 +84,86 @@ COMMENT ON FUNCTION app.search_tsvector(text, text, text) IS
 GRANT EXECUTE ON FUNCTION app.search_normalize(text), app.search_kana(text),
     app.search_tsvector(text, text, text) TO legal_app, legal_readonly;
 
+-- Adjacent token pairs of a tsvector, as lexemes "a b": the tokens at positions p and p+1,
+-- exactly what a phrase a <-> b needs (so a document without the pair cannot match it; tokens
+-- never contain a space, so a pair never equals a token). Indexed by search_documents_pairs_idx
+-- for phrases of common tokens: 不法 <-> 行為 <-> 責任 at 1,000,000 generated documents holds
+-- in none of them while 86,111 hold all three tokens; GIN has no positions, so the token index
+-- gave 86,111 candidates to check (~230 ms), the pairs none (0.2-1.5 ms). ~0.3 ms a document.
+CREATE FUNCTION app.search_pairs(p_tokens tsvector)
+RETURNS tsvector
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_at    text[];  -- lexeme at each position
+    v_pairs text[] := '{}';
+    r       record;
+BEGIN
+    FOR r IN SELECT u.lexeme, p.pos FROM unnest(p_tokens) u, unnest(u.positions) p (pos) LOOP
+        v_at[r.pos] := r.lexeme;
+    END LOOP;
+    IF v_at IS NULL THEN
+        RETURN ''::tsvector;
+    END IF;
+    FOR i IN array_lower(v_at, 1) .. array_upper(v_at, 1) - 1 LOOP
+        IF v_at[i] IS NOT NULL AND v_at[i + 1] IS NOT NULL THEN
+            v_pairs := v_pairs || (v_at[i] || ' ' || v_at[i + 1]);
+        END IF;
+    END LOOP;
+    RETURN array_to_tsvector(v_pairs);
+END
+$$;
+COMMENT ON FUNCTION app.search_pairs(tsvector) IS
+    'Adjacent token pairs ("a b", positions p and p+1) of a tsvector, unweighted: a necessary '
+    'condition of every phrase a <-> b, indexed for phrases of common tokens.';
+GRANT EXECUTE ON FUNCTION app.search_pairs(tsvector) TO legal_app, legal_readonly;
+
+-- The pairs a tsquery requires: for a query of lexemes, AND and phrases only (no OR, NOT,
+-- weights, prefixes, backslashes or distances other than 1), each a <-> b it contains; NULL
+-- otherwise or when it has none. Read from the tsquery's text, where <-> binds tighter than &.
+CREATE FUNCTION app_private.search_required_pairs(p_query tsquery)
+RETURNS tsquery
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_text   text := p_query::text;
+    v_prev   text;
+    v_phrase boolean := false;
+    v_pairs  text[] := '{}';
+    m        text[];
+BEGIN
+    IF strpos(v_text, '|') > 0 OR strpos(v_text, '!') > 0 OR strpos(v_text, E'\\') > 0
+       OR strpos(v_text, ''':') > 0 OR v_text ~ '<[0-9]+>' THEN
+        RETURN NULL;
+    END IF;
+    FOR m IN SELECT regexp_matches(v_text, '''((?:[^'']|'''')*)''|(<->|&|[()])', 'g') LOOP
+        IF m[1] IS NOT NULL THEN
+            IF v_phrase THEN
+                v_pairs := v_pairs || (v_prev || ' ' || replace(m[1], '''''', ''''));
+            END IF;
+            v_prev := replace(m[1], '''''', '''');
+            v_phrase := false;
+        ELSE
+            v_phrase := m[2] = '<->' AND v_prev IS NOT NULL;
+            IF m[2] <> '<->' THEN
+                v_prev := NULL;
+            END IF;
+        END IF;
+    END LOOP;
+    IF cardinality(v_pairs) = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT string_agg('''' || replace(x, '''', '''''') || '''', ' & ')
+              FROM unnest(v_pairs) x)::tsquery;
+END
+$$;
+COMMENT ON FUNCTION app_private.search_required_pairs(tsquery) IS
+    'The app.search_pairs lexemes every match of the query must hold (AND of its a <-> b), or '
+    'NULL when the query is not only AND and phrases or has no phrase.';
+REVOKE ALL ON FUNCTION app_private.search_required_pairs(tsquery) FROM PUBLIC;
+
 -- ---------------------------------------------------------------------------------------------
 -- Legal term dictionary: a global reference list and per-tenant additions.
 -- ---------------------------------------------------------------------------------------------
@@ -245,6 +325,10 @@ CREATE INDEX search_documents_tokens_idx ON app.search_documents
     USING gin (tenant_id, tokens);
 CREATE INDEX search_documents_trgm_idx ON app.search_documents
     USING gin (tenant_id, search_text extensions.gin_trgm_ops);
+-- Adjacent token pairs (app.search_pairs), for phrases of common tokens; read only by the
+-- bitmap path of app.search_documents, so no walk computes them per row.
+CREATE INDEX search_documents_pairs_idx ON app.search_documents
+    USING gin (app.search_pairs(tokens));
 CREATE INDEX search_documents_case_idx ON app.search_documents (tenant_id, case_id);
 CREATE INDEX search_documents_date_idx ON app.search_documents (tenant_id, document_date);
 -- Search with a document-type filter: newest first within the type and date range (at
@@ -398,6 +482,9 @@ DECLARE
     v_work_mem  text := current_setting('work_mem');
     v_walk      boolean;
     v_bitmap    boolean;
+    v_pairs     tsquery;
+    v_pairs_used boolean := false;
+    v_pairs_ever boolean := false;
     v_sample_hits integer;
     v_sample_rows integer;
     v_plan      json;
@@ -431,6 +518,7 @@ BEGIN
     IF v_tsq IS NOT NULL AND numnode(v_tsq) = 0 THEN
         v_tsq := NULL;
     END IF;
+    v_pairs := app_private.search_required_pairs(v_tsq);
     -- Substring (pg_trgm): a single term of 3+ characters, searched when no document of the
     -- tenant matches the tokens (partial words, OCR variants, unsegmented input).
     IF btrim(v_norm, '"') !~ '[ "]' AND char_length(btrim(v_norm, '"')) >= 3 THEN
@@ -444,45 +532,6 @@ BEGIN
 
     -- Once in tokens mode, and again in substring mode when the tokens found nothing.
     WHILE v_mode IS NOT NULL LOOP
-        -- Phase 1, planned by EXECUTE at every call with the actual pattern and filters, and
-        -- written with only the filters in use. The candidates are the newest p_window
-        -- matches (document_date), ranked, keyset-filtered, one row more than the page.
-        -- Ranking reads each candidate's tokens: bounding the candidates bounds the cost of a
-        -- term matching a large share of a big tenant, which no index can rank for us. The
-        -- window is chosen on narrow rows (id, date) and only its rows are read whole again,
-        -- by key, in a scalar subquery so that no join strategy can turn that into a scan of
-        -- the partition (measured at 80k documents/tenant, 13k matches: p50 ~150 -> ~50 ms).
-        -- The newest p_window matches are found by whichever path the planner estimates
-        -- cheaper from the tokens' statistics (most common elements): a common term walks the
-        -- (tenant_id[, document_type], document_date) index newest first and stops after
-        -- p_window matches; a rare one takes the GIN bitmap and a top-N sort. Forcing the
-        -- bitmap ("document_date + 0", as before) cost 0.6-1.7 s per call at 1,000,000
-        -- documents in a tenant with terms in 18-95% of them (every match read); the walk
-        -- costs 15-25 ms there (measured p95, scenarios/performance at large).
-        -- $1 tenant, $2 tsquery, $3 LIKE pattern, $4 case, $5 type, $6/$7 dates, $8/$9 keyset,
-        -- $10 page size + 1, $11 window.
-        v_sql := format(
-            'SELECT document_id, rank FROM (SELECT c.document_id, (SELECT (%1$s)::real'
-            ' FROM %2$s p WHERE p.tenant_id = $1 AND p.document_id = c.document_id) AS rank'
-            ' FROM (SELECT s.document_id FROM %2$s s WHERE s.tenant_id = $1 AND %3$s%4$s%5$s'
-            '%6$s%7$s ORDER BY s.document_date DESC, s.document_id LIMIT $11) c) t%8$s'
-            ' ORDER BY t.rank DESC, t.document_id LIMIT $10',
-            CASE v_mode
-                WHEN 'tokens'
-                THEN 'ts_rank_cd(''{0.1, 0.2, 0.4, 1.0}''::real[], p.tokens, $2, 1)'
-                -- substring hits: in the title first, then 事件番号/party names, then body
-                ELSE 'CASE WHEN app.search_normalize(p.title) LIKE $3 THEN 0.5'
-                     ' WHEN app.search_normalize(concat_ws('' '', p.case_number,'
-                     ' p.party_names)) LIKE $3 THEN 0.25 ELSE 0.1 END' END,
-            v_part,
-            CASE v_mode WHEN 'tokens' THEN 's.tokens @@ $2' ELSE 's.search_text LIKE $3' END,
-            CASE WHEN p_case_id IS NOT NULL THEN ' AND s.case_id = $4' ELSE '' END,
-            CASE WHEN p_document_type IS NOT NULL THEN ' AND s.document_type = $5' ELSE '' END,
-            CASE WHEN p_date_from IS NOT NULL THEN ' AND s.document_date >= $6' ELSE '' END,
-            CASE WHEN p_date_to IS NOT NULL THEN ' AND s.document_date <= $7' ELSE '' END,
-            CASE WHEN p_after_id IS NOT NULL
-                 THEN ' WHERE t.rank < $8 OR (t.rank = $8 AND t.document_id > $9)'
-                 ELSE '' END);
         -- The planner's choice rests on its estimate of the matches, and for a phrase (a
         -- compound split into tokens, e.g. 不法 <-> 行為 <-> 責任) it multiplies the tokens'
         -- frequencies as if they were independent: 12,022 estimated, 130,320 actual at
@@ -527,6 +576,50 @@ BEGIN
                 v_bitmap := true;
             END IF;
         END IF;
+        v_pairs_used := v_bitmap AND v_mode = 'tokens' AND v_pairs IS NOT NULL;
+        v_pairs_ever := v_pairs_ever OR v_pairs_used;
+        -- Phase 1, planned by EXECUTE at every call with the actual pattern and filters, and
+        -- written with only the filters in use. The candidates are the newest p_window
+        -- matches (document_date), ranked, keyset-filtered, one row more than the page.
+        -- Ranking reads each candidate's tokens: bounding the candidates bounds the cost of a
+        -- term matching a large share of a big tenant, which no index can rank for us. The
+        -- window is chosen on narrow rows (id, date) and only its rows are read whole again,
+        -- by key, in a scalar subquery so that no join strategy can turn that into a scan of
+        -- the partition (measured at 80k documents/tenant, 13k matches: p50 ~150 -> ~50 ms).
+        -- The newest p_window matches are found by whichever path the planner estimates
+        -- cheaper from the tokens' statistics (most common elements): a common term walks the
+        -- (tenant_id[, document_type], document_date) index newest first and stops after
+        -- p_window matches; a rare one takes the GIN bitmap and a top-N sort. Forcing the
+        -- bitmap ("document_date + 0", as before) cost 0.6-1.7 s per call at 1,000,000
+        -- documents in a tenant with terms in 18-95% of them (every match read); the walk
+        -- costs 15-25 ms there (measured p95, scenarios/performance at large).
+        -- $1 tenant, $2 tsquery, $3 LIKE pattern, $4 case, $5 type, $6/$7 dates, $8/$9 keyset,
+        -- $10 page size + 1, $11 window, $12 the phrases' token pairs.
+        v_sql := format(
+            'SELECT document_id, rank FROM (SELECT c.document_id, (SELECT (%1$s)::real'
+            ' FROM %2$s p WHERE p.tenant_id = $1 AND p.document_id = c.document_id) AS rank'
+            ' FROM (SELECT s.document_id FROM %2$s s WHERE s.tenant_id = $1 AND %3$s%9$s%4$s%5$s'
+            '%6$s%7$s ORDER BY s.document_date DESC, s.document_id LIMIT $11) c) t%8$s'
+            ' ORDER BY t.rank DESC, t.document_id LIMIT $10',
+            CASE v_mode
+                WHEN 'tokens'
+                THEN 'ts_rank_cd(''{0.1, 0.2, 0.4, 1.0}''::real[], p.tokens, $2, 1)'
+                -- substring hits: in the title first, then 事件番号/party names, then body
+                ELSE 'CASE WHEN app.search_normalize(p.title) LIKE $3 THEN 0.5'
+                     ' WHEN app.search_normalize(concat_ws('' '', p.case_number,'
+                     ' p.party_names)) LIKE $3 THEN 0.25 ELSE 0.1 END' END,
+            v_part,
+            CASE v_mode WHEN 'tokens' THEN 's.tokens @@ $2' ELSE 's.search_text LIKE $3' END,
+            CASE WHEN p_case_id IS NOT NULL THEN ' AND s.case_id = $4' ELSE '' END,
+            CASE WHEN p_document_type IS NOT NULL THEN ' AND s.document_type = $5' ELSE '' END,
+            CASE WHEN p_date_from IS NOT NULL THEN ' AND s.document_date >= $6' ELSE '' END,
+            CASE WHEN p_date_to IS NOT NULL THEN ' AND s.document_date <= $7' ELSE '' END,
+            CASE WHEN p_after_id IS NOT NULL
+                 THEN ' WHERE t.rank < $8 OR (t.rank = $8 AND t.document_id > $9)'
+                 ELSE '' END,
+            -- the bitmap of a phrase: its token pairs first (app.search_pairs); never on a
+            -- walk, which would compute them for every row it reads
+            CASE WHEN v_pairs_used THEN ' AND app.search_pairs(s.tokens) @@ $12' ELSE '' END);
         IF v_walk THEN
             PERFORM set_config('enable_bitmapscan', 'off', true),
                     set_config('enable_seqscan', 'off', true);
@@ -539,7 +632,7 @@ BEGIN
         END IF;
         FOR r IN EXECUTE v_sql
                  USING v_tenant, v_tsq, v_like, p_case_id, p_document_type, p_date_from,
-                       p_date_to, p_after_rank, p_after_id, p_limit + 1, p_window LOOP
+                       p_date_to, p_after_rank, p_after_id, p_limit + 1, p_window, v_pairs LOOP
             v_ids := v_ids || r.document_id;
             v_ranks := v_ranks || r.rank;
         END LOOP;
@@ -594,6 +687,7 @@ BEGIN
                 'page_after', CASE WHEN p_after_id IS NOT NULL THEN true END,
                 'mode', v_mode, 'tsquery', v_tsq::text, 'limit', p_limit,
                 'plan', CASE WHEN v_walk THEN 'walk' WHEN v_bitmap THEN 'bitmap' END,
+                'pairs', CASE WHEN v_pairs_ever THEN true END,
                 'window', p_window)),
             v_hits, v_more AND v_hits > 0,
             round((extract(epoch FROM clock_timestamp() - v_started) * 1000)::numeric, 3));

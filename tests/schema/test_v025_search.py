@@ -25,6 +25,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import errors
 
 from harness import textsearch
@@ -304,6 +306,86 @@ def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTen
         assert conn.execute("SELECT current_setting('enable_indexscan'),"
                             " current_setting('enable_seqscan'), current_setting('work_mem')"
                             ).fetchone() == ("on", "on", "4MB")
+
+
+def test_phrases_of_common_tokens_take_the_token_pairs(corpus: Corpus, as_tenant: AsTenant,
+                                                        harness_db: Conn) -> None:
+    """不法 <-> 行為 <-> 責任 where nearly every document holds the three tokens and only one,
+    older than the newest 250, holds the phrase: the bitmap, with the pairs' index narrowing it
+    to that one document (GIN alone would hand every document to the position check)."""
+    s = as_tenant(corpus.a)
+    with s.transaction() as conn:
+        conn.execute(
+            "WITH d AS (INSERT INTO app.documents (tenant_id, case_id, type_code, title)"
+            " SELECT %(t)s, %(c)s, 'other', 'bulk ' || g FROM generate_series(1, 1500) g"
+            " RETURNING id, title)"
+            " INSERT INTO app.search_documents (tenant_id, document_id, case_id, document_type,"
+            " document_date, title, tokens, search_text)"
+            " SELECT %(t)s, d.id, %(c)s, 'other', date '2020-01-01' + n, d.title,"
+            " to_tsvector('simple', CASE WHEN n = 100 THEN '書面 不法 行為 責任'"
+            " ELSE '責任 不法 書面 行為 責任' END), d.title"
+            " FROM d, CAST(substr(d.title, 6) AS int) AS n",
+            {"t": corpus.a.id, "c": corpus.case_a})
+    harness_db.execute("ANALYZE app.search_documents")
+    harness_db.commit()
+    phrase = "'不法' <-> '行為' <-> '責任'"
+    truth = s.fetch("SELECT document_id FROM app.search_documents"
+                    " WHERE tokens @@ %s::tsquery", (phrase,))
+    assert len(truth) == 1
+    assert [r[0] for r in search(s, "不法行為責任", tsq=phrase)] == [truth[0][0]]
+    assert search(s, "行為 責任 不法", tsq="'行為' <-> '責任' <-> '不法'") == []
+    logged = s.fetch("SELECT filters ->> 'plan', filters ->> 'pairs' FROM app.search_log"
+                     " WHERE filters ->> 'tsquery' LIKE '%%<->%%' ORDER BY created_at")
+    assert logged[-2:] == [("bitmap", "true"), ("bitmap", "true")]
+    # the function's condition is the index's expression: the bitmap reads the pairs' index
+    with harness_db.transaction():
+        harness_db.execute("SET LOCAL enable_indexscan = off")
+        harness_db.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in harness_db.execute(
+            "EXPLAIN SELECT document_id FROM app.search_documents WHERE tenant_id = %s"
+            " AND tokens @@ %s::tsquery AND app.search_pairs(tokens) @@"
+            " app_private.search_required_pairs(%s::tsquery)",
+            (corpus.a.id, phrase, phrase)))
+    assert "search_pairs_idx" in plan, plan
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from("abcd"), min_size=1, max_size=12),
+       query=st.lists(st.sampled_from("abcd"), min_size=2, max_size=4),
+       join=st.sampled_from([" <-> ", " & ", " | "]), negate=st.booleans(),
+       weight=st.sampled_from(["", ":A", ":*"]), extra=st.sampled_from(["", " & c", " | d"]))
+def test_token_pairs_are_a_necessary_condition_of_every_phrase(
+        harness_db: Conn, words: list[str], query: list[str], join: str, negate: bool,
+        weight: str, extra: str) -> None:
+    """Whenever a document matches a query, it holds the pairs the query is said to require
+    (or none are required): the pairs' index may only narrow the candidates, never lose one."""
+    text = ("!" if negate else "") + query[0] + weight + join + join.join(query[1:]) + extra
+    row = harness_db.execute(
+        "SELECT t @@ q, app_private.search_required_pairs(q)::text,"
+        " coalesce(app.search_pairs(t) @@ app_private.search_required_pairs(q), true)"
+        " FROM (SELECT app.search_tsvector(%s, '', %s) AS t, to_tsquery('simple', %s) AS q) x",
+        (words[0], " ".join(words[1:]), text)).fetchone()
+    harness_db.rollback()
+    assert row is not None
+    matches, required, holds = row
+    assert holds or not matches, (words, text, required)
+    if join == " <-> " and not negate and not weight and not extra:
+        assert required is not None  # a plain phrase always requires its pairs
+
+
+def test_token_pairs_follow_positions_across_the_parts(harness_db: Conn) -> None:
+    """Title, 事件番号/parties and body run on in one position sequence, as phrases do; a
+    repeated pair is one lexeme; an empty tsvector has none; a query requires each a <-> b."""
+    row = harness_db.execute(
+        "SELECT (SELECT array_agg(lexeme ORDER BY lexeme) FROM unnest(app.search_pairs("
+        "        app.search_tsvector('損害 賠償', '山田', '請求 損害 賠償')))),"
+        " app.search_pairs(''::tsvector)::text,"
+        " app_private.search_required_pairs(to_tsquery('simple', '(a <-> b <-> c) & d <-> a'))"
+        "::text").fetchone()
+    harness_db.rollback()
+    assert row == (sorted(["損害 賠償", "賠償 山田", "山田 請求", "請求 損害"]), "",
+                   "'a b' & 'b c' & 'd a'")
 
 
 def test_title_matches_rank_first(corpus: Corpus, as_tenant: AsTenant) -> None:
