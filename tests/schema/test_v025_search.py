@@ -246,6 +246,24 @@ def test_substring_fallback_is_decided_on_the_tenant_not_the_filters(
     assert modes == [("名誉毀損", "tokens"), ("害賠償", "substring"), ("害賠償", "substring")]
 
 
+def load_bulk(s: TenantSession, corpus: Corpus, harness_db: Conn, tokens_of_n: str) -> None:
+    """1,500 more documents of tenant A, document n dated 2020-01-01 + n, with the tokens the
+    SQL expression ``tokens_of_n`` gives for n; then ANALYZE, as the loader does (as owner)."""
+    with s.transaction() as conn:
+        conn.execute(
+            "WITH d AS (INSERT INTO app.documents (tenant_id, case_id, type_code, title)"
+            " SELECT %(t)s, %(c)s, 'other', 'bulk ' || g FROM generate_series(1, 1500) g"
+            " RETURNING id, title)"
+            " INSERT INTO app.search_documents (tenant_id, document_id, case_id, document_type,"
+            " document_date, title, tokens, search_text)"
+            " SELECT %(t)s, d.id, %(c)s, 'other', date '2020-01-01' + n, d.title,"
+            f" to_tsvector('simple', {tokens_of_n}), d.title"
+            " FROM d, CAST(substr(d.title, 6) AS int) AS n",
+            {"t": corpus.a.id, "c": corpus.case_a})
+    harness_db.execute("ANALYZE app.search_documents")
+    harness_db.commit()
+
+
 def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTenant,
                                                  harness_db: Conn) -> None:
     # 1,500 more documents of tenant A, one a day: 離婚 in every fifth, 親権 in one, 監護 in
@@ -255,21 +273,9 @@ def test_common_terms_walk_the_newest_documents(corpus: Corpus, as_tenant: AsTen
     # N the tenant's documents: for 離婚 3 * 0.2^2 * 1,500 = 180, so a window of 50 walks
     # and one of 1,000 is left to the planner.
     s = as_tenant(corpus.a)
-    with s.transaction() as conn:
-        conn.execute(
-            "WITH d AS (INSERT INTO app.documents (tenant_id, case_id, type_code, title)"
-            " SELECT %(t)s, %(c)s, 'other', 'bulk ' || g FROM generate_series(1, 1500) g"
-            " RETURNING id, title)"
-            " INSERT INTO app.search_documents (tenant_id, document_id, case_id, document_type,"
-            " document_date, title, tokens, search_text)"
-            " SELECT %(t)s, d.id, %(c)s, 'other', date '2020-01-01' + n, d.title,"
-            " to_tsvector('simple', CASE WHEN n = 700 THEN '親権 書面'"
-            " WHEN n = 100 THEN '監護 書面'"
-            " WHEN n %% 5 = 0 THEN '離婚 書面' ELSE '契約外 書面' END), d.title"
-            " FROM d, CAST(substr(d.title, 6) AS int) AS n",
-            {"t": corpus.a.id, "c": corpus.case_a})
-    harness_db.execute("ANALYZE app.search_documents")  # as the loader does, as the owner
-    harness_db.commit()
+    load_bulk(s, corpus, harness_db, "CASE WHEN n = 700 THEN '親権 書面'"
+              " WHEN n = 100 THEN '監護 書面'"
+              " WHEN n %% 5 = 0 THEN '離婚 書面' ELSE '契約外 書面' END")
 
     def expected(tsq: str, window: int) -> list[str]:
         # Ground truth from the table: the newest `window` matches, by rank, then id.
@@ -314,20 +320,8 @@ def test_phrases_of_common_tokens_take_the_token_pairs(corpus: Corpus, as_tenant
     older than the newest 250, holds the phrase: the bitmap, with the pairs' index narrowing it
     to that one document (GIN alone would hand every document to the position check)."""
     s = as_tenant(corpus.a)
-    with s.transaction() as conn:
-        conn.execute(
-            "WITH d AS (INSERT INTO app.documents (tenant_id, case_id, type_code, title)"
-            " SELECT %(t)s, %(c)s, 'other', 'bulk ' || g FROM generate_series(1, 1500) g"
-            " RETURNING id, title)"
-            " INSERT INTO app.search_documents (tenant_id, document_id, case_id, document_type,"
-            " document_date, title, tokens, search_text)"
-            " SELECT %(t)s, d.id, %(c)s, 'other', date '2020-01-01' + n, d.title,"
-            " to_tsvector('simple', CASE WHEN n = 100 THEN '書面 不法 行為 責任'"
-            " ELSE '責任 不法 書面 行為 責任' END), d.title"
-            " FROM d, CAST(substr(d.title, 6) AS int) AS n",
-            {"t": corpus.a.id, "c": corpus.case_a})
-    harness_db.execute("ANALYZE app.search_documents")
-    harness_db.commit()
+    load_bulk(s, corpus, harness_db,
+              "CASE WHEN n = 100 THEN '書面 不法 行為 責任' ELSE '責任 不法 書面 行為 責任' END")
     phrase = "'不法' <-> '行為' <-> '責任'"
     truth = s.fetch("SELECT document_id FROM app.search_documents"
                     " WHERE tokens @@ %s::tsquery", (phrase,))
