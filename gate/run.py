@@ -123,7 +123,8 @@ def _bench(run: _Run, settings: Settings, server: Server, database: str, scale: 
     a BYPASSRLS role and session tokens, which the isolation scan must not meet)."""
     console.print(f"performance: scenarios/performance at {scale} ({options.rounds} rounds, "
                   f"<= {options.max_seconds:g} s per query, locust {options.users} users x "
-                  f"{options.seconds} s); log: {work / 'bench.log'}",
+                  f"{options.seconds} s after a {options.warmup:g} s warm-up); log: "
+                  f"{work / 'bench.log'}",
                   markup=False, highlight=False, soft_wrap=True)
     outcome = run.timed("performance", lambda: check_performance(
         settings, server, database, scale=scale, options=options, directory=work))
@@ -191,12 +192,15 @@ def run_gate(settings: Settings, *, scale: str, examples: int, fail_on: str,
 @click.option("--load-seconds", type=click.IntRange(8), default=10, show_default=True,
               help="Duration of each locust run (per user count) and of the pgbench one; "
               "locust ramps up for about 5 s of it.")
+@click.option("--load-warmup", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Seconds of the same load after locust's ramp-up, before the measured "
+              "window (the budgets are for a warm server).")
 @click.option("--bench-users", default="50,200", show_default=True,
               help="Locust user counts, comma-separated.")
 @_guarded
 def run(scale: str | None, seed: int | None, examples: int, fail_on: str,
         reports: Path | None, bench: bool, bench_rounds: int, bench_seconds: float,
-        load_seconds: int, bench_users: str, **params: Any) -> None:
+        load_seconds: int, load_warmup: float, bench_users: str, **params: Any) -> None:
     """The main job: migrations, dataset, isolation, performance, report; one exit code."""
     keys = ("dsn", "migrations", "mode", "pg_bin", "port")
     settings = load_settings({**{k: params.get(k) for k in keys}, "scale": scale, "seed": seed,
@@ -205,7 +209,8 @@ def run(scale: str | None, seed: int | None, examples: int, fail_on: str,
     # Hypothesis warns about large reprs of catalog-derived strategies; not actionable here.
     warnings.filterwarnings("ignore", message="Generating overly large repr")
     options = BenchOptions(rounds=bench_rounds, max_seconds=bench_seconds,
-                           seconds=load_seconds, users=bench_users) if bench else None
+                           seconds=load_seconds, warmup=load_warmup,
+                           users=bench_users) if bench else None
     results, path = run_gate(settings, scale=settings.scale, examples=examples,
                              fail_on=fail_on, reports=settings.reports, bench=options)
     for line in summary_lines(results):

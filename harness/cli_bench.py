@@ -50,6 +50,7 @@ class BenchOptions:
     rounds: int = 200
     max_seconds: float = 60.0
     seconds: int = 30  # each locust / pgbench run
+    warmup: float = 10.0  # locust: the same load after the ramp-up, not measured
     users: str = "50,200"
     load: bool = True
     source: str = "datasets"
@@ -75,7 +76,8 @@ def pytest_args(settings: Settings, scale: str, out: Path, options: BenchOptions
             "--bench-rounds", str(options.rounds),
             "--bench-max-seconds", str(options.max_seconds),
             "--bench-source", options.source,
-            "--bench-load-seconds", str(options.seconds), "--bench-users", options.users,
+            "--bench-load-seconds", str(options.seconds),
+            "--bench-load-warmup", f"{options.warmup:g}", "--bench-users", options.users,
             "--harness-migrations", str(settings.migrations.resolve())]
     dsn = options.dsn or settings.dsn
     if dsn:
@@ -149,6 +151,9 @@ def run_pytest(args: list[str], root: Path, env: dict[str, str], *,
 @click.option("--seconds", type=click.IntRange(8), default=30, show_default=True,
               help="Duration of each locust / pgbench run (locust ramps up for about 5 s "
               "of it, which is not measured).")
+@click.option("--warmup", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds of the same load after locust's ramp-up, before the measured "
+              "window (the budgets are for a warm server; its figures are recorded apart).")
 @click.option("--users", default="50,200", show_default=True,
               help="Locust user counts, comma-separated.")
 @click.option("--load/--no-load", default=True, show_default=True,
@@ -173,8 +178,9 @@ def bench(scales: tuple[str, ...], out: Path | None, **params: Any) -> None:
     root = project_root()
     options = BenchOptions(
         rounds=params["rounds"], max_seconds=params["max_seconds"], seconds=params["seconds"],
-        users=params["users"], load=params["load"], source=params["source"],
-        tenants=params["tenants"], database=params["database"], budgets=params["budgets"],
+        warmup=params["warmup"], users=params["users"], load=params["load"],
+        source=params["source"], tenants=params["tenants"], database=params["database"],
+        budgets=params["budgets"],
         baseline=params["baseline"], max_regression=params["max_regression"],
         autosave=params["autosave"])
     directory = (out or settings.reports / "bench").resolve()

@@ -59,10 +59,13 @@ def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path,
     assert len(perf["queries"]) >= 14 and all(q["p95_ms"] > 0 for q in perf["queries"])
     assert perf["rls"] and perf["scaling"] and perf["histograms"] and perf["plans"]
     assert perf["load"]["users"] == 50 and perf["load"]["stats"] and perf["load"]["series"]
+    # the gate's default warm-up (5 s of the same load) ran, apart from the measured window
+    assert perf["load"]["warmup_seconds"] == 5.0 and perf["load"]["warmup_requests"] > 0
     run_dir = reports / "latest"
     assert (run_dir / "report.html").is_file() and (run_dir / "junit.xml").is_file()
     assert (run_dir / "bench" / "bench-results.json").is_file()
-    assert 'id="chart-load"' in (run_dir / "report.html").read_text(encoding="utf-8")
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="chart-load"' in html and "a warm-up of 5 s under the same load" in html
     left = subprocess.run(["pgrep", "-f", f"{own_tmp}/harness-pg-"], capture_output=True,
                           text=True)
     assert left.stdout.split() == [], "a server was left running"

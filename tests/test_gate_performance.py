@@ -125,7 +125,9 @@ def _current(doc: dict[str, Any]) -> dict[str, Any]:
         entry.update(sql=f"SELECT /* {qid} */ 1", bypass_sql=f"SELECT /* {qid} bypass */ 1")
     for entry in doc["load"].values():
         entry.update(spawn_rate=20.0, ramp_seconds=2.5, window_seconds=7.5, aggregated={
-            "n": 100, "p50": 1.5, "p95": 9.5, "p99": 19.5, "mean": 3.0, "min": 1, "max": 20})
+            "n": 100, "p50": 1.5, "p95": 9.5, "p99": 19.5, "mean": 3.0, "min": 1, "max": 20},
+            warmup_seconds=10.0, warmup={"requests": 42, "errors": 0, "error_kinds": {},
+                                         "queries": {}, "aggregated": {"p95": 812.5}})
     doc["environment"] = {"postgres_version": "15.18 (Debian 15.18-0+deb12u1)",
                           "server_version_num": 150018,
                           "settings": {"shared_buffers": "256MB", "work_mem": "4MB"}}
@@ -149,6 +151,7 @@ def test_what_the_benchmarks_record_now_is_used(tmp_path: Path) -> None:
     total = next(s for s in load.stats if s.name == "Aggregated")
     assert (total.requests, total.rps, total.p95_ms) == (entry["requests"], entry["rps"], 9.5)
     assert load.measured_seconds == 7.5
+    assert (load.warmup_seconds, load.warmup_requests, load.warmup_p95_ms) == (10.0, 42, 812.5)
     assert sum(s.rps for s in load.stats if s.name != "Aggregated") == pytest.approx(
         entry["requests"] / 7.5)  # every line over the same window
     assert perf.findings == tuple(doc["findings"])
@@ -166,6 +169,7 @@ def test_an_older_file_falls_back_to_what_it_has() -> None:
     load = perf.load
     assert load is not None and load.spawn_rate == max(1, load.users // 5)
     assert load.ramp_seconds is None and load.measured_seconds
+    assert load.warmup_seconds is load.warmup_requests is load.warmup_p95_ms is None
     assert perf.crosscheck is not None  # the pgbench block was recorded already
 
 
@@ -208,6 +212,24 @@ def test_throughput_is_over_the_window_each_process_measured(tmp_path: Path) -> 
     old = summarize(tmp_path, "w", steady_seconds=4.0)  # a file without its window
     assert old["rps"] == 3.0 and old["errors"] == 2
     assert summarize(tmp_path, "none", steady_seconds=4.0)["rps"] is None
+    assert old["warmup"] == {"requests": 0, "errors": 0, "error_kinds": {}, "queries": {},
+                             "aggregated": None}  # a file written before the warm-up
+
+
+def test_the_warm_up_is_kept_apart_and_its_failures_counted(tmp_path: Path) -> None:
+    for pid, (warm, measured) in enumerate([([900.0, 700.0], [2.0, 4.0]), ([500.0], [3.0])]):
+        data = {"timings": {"q": measured}, "errors": {},
+                "window": {"start": 100.0, "end": 104.0, "steady": True},
+                "warmup": {"seconds": 10.0, "timings": {"q": warm},
+                           "errors": {"q: OperationalError": 1} if pid else {}}}
+        (tmp_path / f"w.{pid}.json").write_text(json.dumps(data), encoding="utf-8")
+    result = summarize(tmp_path, "w", steady_seconds=0.0)
+    assert result["queries"]["q"]["max"] == 4.0 and result["requests"] == 3
+    assert result["errors"] == 0 and result["rps"] == 0.75  # 2/4 s + 1/4 s: warm-up excluded
+    warm = result["warmup"]
+    assert (warm["requests"], warm["errors"]) == (4, 1)
+    assert warm["error_kinds"] == {"q: OperationalError": 1}
+    assert warm["queries"]["q"]["n"] == 3 and warm["aggregated"]["max"] == 900.0
 
 
 @pytest.mark.parametrize("text", ["[]", '{"schema": 1}', '{"schema_version": 1}', "{"])

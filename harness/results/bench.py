@@ -237,11 +237,16 @@ def _load(load: Document, run: BenchFiles) -> LoadTest | None:
                               float(overall["p99"]), _number(overall.get("mean"))))
     else:
         stats += _aggregated(run.stats.get(users, ()))
+    warm: Document = entry.get("warmup") or {}
+    warm_total: Document = warm.get("aggregated") or {}
     return LoadTest(users=users, spawn_rate=float(entry.get("spawn_rate") or max(1, users // 5)),
                     seconds=float(entry.get("seconds") or 0), tool="locust",
                     series=_series(run.history.get(users, ())), stats=tuple(stats),
                     max_failure_ratio=0.0, ramp_seconds=_number(entry.get("ramp_seconds")),
-                    measured_seconds=round(measured, 3) if measured else None)
+                    measured_seconds=round(measured, 3) if measured else None,
+                    warmup_seconds=_number(entry.get("warmup_seconds")),
+                    warmup_requests=int(warm["requests"]) if "requests" in warm else None,
+                    warmup_p95_ms=_number(warm_total.get("p95")))
 
 
 def _crosscheck(entry: Document) -> CrossCheck | None:

@@ -319,6 +319,9 @@ class LoadTest:
     max_failure_ratio: float = 0.0  # failures / requests above this fail the gate
     ramp_seconds: float | None = None  # spawning the users: not measured
     measured_seconds: float | None = None  # the window the stats (and rps) cover
+    warmup_seconds: float | None = None  # the same load before that window, kept apart
+    warmup_requests: int | None = None
+    warmup_p95_ms: float | None = None  # the cold start: shown, never held to a budget
 
     @property
     def failure_ratio(self) -> float:

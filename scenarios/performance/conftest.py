@@ -13,6 +13,9 @@ Options (pytest scenarios/performance ...):
   --bench-results FILE      bench-results.json (default reports/bench/bench-results.json)
   --bench-load-seconds S    duration of each locust / pgbench run (default 30, at least 4:
                             locust ramps up for a quarter of it, at most 5 s)
+  --bench-load-warmup S     seconds of the same load after the ramp-up, before the measured
+                            window (default 10; its figures are recorded apart: the budgets
+                            are for a warm server)
   --bench-users LIST        locust user counts (default 50,200)
   --bench-baseline FILE     a previous bench-results.json: fail when a query's median grew
   --bench-max-regression P  ... by more than P percent (default 10)
@@ -40,7 +43,7 @@ from scenarios.performance.dataset import (
     open_template,
     prepare,
 )
-from scenarios.performance.load import MIN_SECONDS
+from scenarios.performance.load import MIN_SECONDS, WARMUP_SECONDS
 from scenarios.performance.results import DEFAULT_PATH, BenchResults, load, medians
 from scenarios.performance.stats import regressions
 
@@ -59,6 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-budgets", type=Path, default=None)
     group.addoption("--bench-results", type=Path, default=DEFAULT_PATH)
     group.addoption("--bench-load-seconds", type=int, default=30)
+    group.addoption("--bench-load-warmup", type=float, default=WARMUP_SECONDS)
     group.addoption("--bench-users", default="50,200")
     group.addoption("--bench-baseline", type=Path, default=None)
     group.addoption("--bench-max-regression", type=float, default=10.0)
@@ -70,6 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if seconds < MIN_SECONDS:
         raise pytest.UsageError(f"--bench-load-seconds {seconds}: give at least {MIN_SECONDS}"
                                 " (locust ramps up for a quarter of the run, then measures)")
+    warmup = config.getoption("--bench-load-warmup")
+    if warmup < 0:
+        raise pytest.UsageError(f"--bench-load-warmup {warmup:g}: give 0 or more seconds")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,10 +5,12 @@ must not happen inside pytest), bound to nothing but the local PostgreSQL: ``--h
 starts no web UI, and the workload's DSN is the local cluster's. Runs are bounded in time
 (``-t``) and by a hard subprocess timeout. See locustfile.py for distributed mode.
 
-Users are spawned over a ramp-up of ``RAMP_SECONDS`` (at most a quarter of a short run), and
-only what follows is measured: the raw timings, locust's own statistics (``--reset-stats``,
-so that its "Aggregated" line covers the same requests as the per-query lines) and the
-throughput, which is the requests over the window each locust process measured.
+Users are spawned over a ramp-up of ``RAMP_SECONDS`` (at most a quarter of a short run), then
+run the same load for ``warmup`` seconds (default ``WARMUP_SECONDS``; added to the run, its
+figures kept apart as ``warmup``: the budgets are for a warm server, see locustfile.py), and
+only what follows is measured: the raw timings, locust's own statistics (reset at the end of
+the warm-up, so that its "Aggregated" line covers the same requests as the per-query lines)
+and the throughput, which is the requests over the window each locust process measured.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RAMP_SECONDS = 5.0  # the ramp-up of a long run
 RAMP_SHARE = 0.25  # ... and of a short one, as a share of its duration
 MIN_SECONDS = 4  # 1 s of ramp-up, 3 s measured
+WARMUP_SECONDS = 10  # the same load after the ramp-up, before the measured window
 
 
 class LoadDurationError(ValueError):
@@ -50,12 +53,12 @@ def ramp(users: int, seconds: int) -> tuple[float, float]:
 
 
 def write_workload(dataset: BenchDataset, mix: Mapping[str, int], path: Path, *,
-                   pool_size: int, wait: tuple[float, float]) -> Path:
+                   pool_size: int, wait: tuple[float, float], warmup: float = 0.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "dsn": dataset.app_dsn, "today": dataset.today.isoformat(),
         "tsqueries": dict(dataset.tsqueries), "mix": dict(mix), "pool_size": pool_size,
-        "wait": list(wait), "out": str(path.with_suffix("")),
+        "wait": list(wait), "warmup": warmup, "out": str(path.with_suffix("")),
         "tenants": [{**dataclasses.asdict(t), "rows": dict(t.rows)} for t in dataset.tenants],
     }
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
@@ -65,24 +68,29 @@ def write_workload(dataset: BenchDataset, mix: Mapping[str, int], path: Path, *,
 
 def run_locust(dataset: BenchDataset, *, users: int, seconds: int, mix: Mapping[str, int],
                directory: Path, pool_size: int | None = None,
-               wait: tuple[float, float] = (0.1, 0.5)) -> dict[str, Any]:
-    """One headless run; returns per-query p50/p95/p99 from the raw timings, errors, rps
-    (over the measured window, after the ramp-up)."""
+               wait: tuple[float, float] = (0.1, 0.5),
+               warmup: float = WARMUP_SECONDS) -> dict[str, Any]:
+    """One headless run of ``seconds`` plus ``warmup``; returns per-query p50/p95/p99 from the
+    raw timings, errors, rps (over the measured window, after the ramp-up and the warm-up),
+    and the warm-up's own figures under ``warmup``."""
+    if warmup < 0:
+        raise LoadDurationError(f"a warm-up of {warmup:g} s: give 0 or more seconds")
     spawn_rate, ramp_seconds = ramp(users, seconds)
     workload = write_workload(dataset, mix, directory / f"workload-{users}.json",
-                              pool_size=pool_size or users, wait=wait)
+                              pool_size=pool_size or users, wait=wait, warmup=warmup)
     for stale in directory.glob(f"{workload.stem}.*.json"):
         stale.unlink()
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-           "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{seconds}s", "--stop-timeout",
+           "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{math.ceil(seconds + warmup)}s",
+           "--stop-timeout",
            "10", "--reset-stats", "--only-summary", "--loglevel", "WARNING",
            "--csv", str(directory / f"locust-{users}")]
     env = {**os.environ, "HARNESS_BENCH_WORKLOAD": str(workload),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=seconds + 120)
+                          timeout=seconds + warmup + 120)
     result = summarize(directory, workload.stem, steady_seconds=seconds - ramp_seconds)
-    result.update(users=users, seconds=seconds, spawn_rate=spawn_rate,
+    result.update(users=users, seconds=seconds, warmup_seconds=warmup, spawn_rate=spawn_rate,
                   ramp_seconds=round(ramp_seconds, 2), pool_size=pool_size or users,
                   exit_code=done.returncode, stderr_tail=done.stderr.strip().splitlines()[-5:])
     return result
@@ -96,10 +104,17 @@ def summarize(directory: Path, stem: str, *, steady_seconds: float) -> dict[str,
     run's duration less its ramp-up) stands in for a file that records none."""
     timings: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
+    warm_timings: dict[str, list[float]] = {}
+    warm_errors: dict[str, int] = {}
     rps, windows, steady = 0.0, [], True
     files = sorted(directory.glob(f"{stem}.*.json"))
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
+        warm = data.get("warmup") or {}
+        for name, values in (warm.get("timings") or {}).items():
+            warm_timings.setdefault(name, []).extend(values)
+        for name, number in (warm.get("errors") or {}).items():
+            warm_errors[name] = warm_errors.get(name, 0) + number
         count = sum(len(v) for v in data["timings"].values()) + sum(data["errors"].values())
         for name, values in data["timings"].items():
             timings.setdefault(name, []).extend(values)
@@ -117,6 +132,21 @@ def summarize(directory: Path, stem: str, *, steady_seconds: float) -> dict[str,
         "error_kinds": errors, "rps": round(rps, 2) if windows else None,
         "window_seconds": round(max(windows), 3) if windows else None,
         "steady": steady and bool(windows),
+        "queries": {name: summarize_ms(values).as_dict()
+                    for name, values in sorted(timings.items()) if values},
+        "aggregated": summarize_ms(merged).as_dict() if merged else None,
+        "warmup": _warmup_figures(warm_timings, warm_errors),
+    }
+
+
+def _warmup_figures(timings: Mapping[str, list[float]], errors: Mapping[str, int]
+                    ) -> dict[str, Any]:
+    """What the warm-up saw: the cold start, shown (never asserted against the budgets,
+    which are for a warm server), and its failures, which count like any other."""
+    merged = [t for values in timings.values() for t in values]
+    return {
+        "requests": len(merged) + sum(errors.values()), "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
         "queries": {name: summarize_ms(values).as_dict()
                     for name, values in sorted(timings.items()) if values},
         "aggregated": summarize_ms(merged).as_dict() if merged else None,
