@@ -28,6 +28,7 @@ from harness.results import (
     performance_from_bench,
     read_bench,
 )
+from scenarios.performance import report as bench_report
 from scenarios.performance.load import LoadDurationError, ramp, summarize
 
 FIXTURE = Path(__file__).parent / "data" / "bench-tiny"
@@ -230,6 +231,11 @@ def test_the_warm_up_is_kept_apart_and_its_failures_counted(tmp_path: Path) -> N
     assert (warm["requests"], warm["errors"]) == (4, 1)
     assert warm["error_kinds"] == {"q: OperationalError": 1}
     assert warm["queries"]["q"]["n"] == 3 and warm["aggregated"]["max"] == 900.0
+    run = {**result, "users": 50, "seconds": 30, "spawn_rate": 10.0, "ramp_seconds": 5.0,
+           "warmup_seconds": 10.0}
+    text = "\n".join(bench_report.lines({"scale": "tiny", "load": {"locust_50": run}}))
+    assert ("locust_50: 50 users, 30 s (ramp-up 5.0 s at 10.0 users/s, warm-up 10 s: 4 requests,"
+            " 1 errors, p95 " in text) and ", measured 4.0 s), 3 requests" in text
 
 
 @pytest.mark.parametrize("text", ["[]", '{"schema": 1}', '{"schema_version": 1}', "{"])

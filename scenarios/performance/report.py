@@ -57,8 +57,13 @@ def _scaling_lines(scaling: Mapping[str, Any]) -> Iterator[str]:
 
 def _load_lines(load: Mapping[str, Any]) -> Iterator[str]:
     for name, run in load.items():
+        warm = run.get("warmup") or {}
+        warmup = (f", warm-up {_f(run.get('warmup_seconds'), 0)} s: {warm.get('requests')}"
+                  f" requests, {warm.get('errors')} errors, p95"
+                  f" {_f((warm.get('aggregated') or {}).get('p95'))} ms"
+                  if run.get("warmup_seconds") else "")
         ramp = (f" (ramp-up {_f(run.get('ramp_seconds'), 1)} s at {_f(run.get('spawn_rate'), 1)}"
-                f" users/s, measured {_f(run.get('window_seconds'), 1)} s)"
+                f" users/s{warmup}, measured {_f(run.get('window_seconds'), 1)} s)"
                 if run.get("spawn_rate") is not None else "")
         yield (f"{name}: {run.get('users')} users, {_f(run.get('seconds'), 0)} s{ramp}, "
                f"{run.get('requests')} requests, {_f(run.get('rps'), 1)} req/s, "
