@@ -884,7 +884,10 @@ def test_search_at_scale_uses_indexes_under_rls_and_survives_prepared_plans(
         assert samples[11] <= 3 * samples[0] + 1.0, samples
 
 
-def _assert_function_uses_indexes(admin: Conn, dsn: str, tenant: Tenant) -> None:
+def executed_plans(admin: Conn, dsn: str, tenant: Tenant, queries: Sequence[str]
+                   ) -> list[str]:
+    """The executed plans of the search function's phase-1 statement (auto_explain, nested
+    statements) for each query, searched as legal_app in a new session."""
     notices: list[str] = []
     db = admin.info.dbname
     admin.autocommit = True
@@ -895,13 +898,26 @@ def _assert_function_uses_indexes(admin: Conn, dsn: str, tenant: Tenant) -> None
             admin.execute(f'ALTER ROLE legal_app IN DATABASE "{db}" SET {setting}')
         with TenantSession(dsn, tenant.token) as s:
             s.conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-            for query in BENCH_QUERIES.values():
+            for query in queries:
                 search(s, query, synonyms=False)
     finally:
         admin.execute(f'ALTER ROLE legal_app IN DATABASE "{db}" RESET ALL')
         admin.autocommit = False
     plans = [n for n in notices if "Query Text: SELECT document_id, rank FROM (" in n]
-    assert len(plans) == len(BENCH_QUERIES), notices
+    assert len(plans) == len(queries), notices
+    return plans
+
+
+def test_the_window_is_ranked_by_ctid(corpus: Corpus, harness_db: Conn,
+                                      harness_db_dsn: str) -> None:
+    """Each candidate of the window is read again for its rank by its ctid (a TID scan, one
+    buffer), not by a second descent of the (tenant_id, document_id) index."""
+    (plan,) = executed_plans(harness_db, harness_db_dsn, corpus.a, ["名誉毀損"])
+    assert "Tid Scan on search_documents_p" in plan and "document_id_key" not in plan, plan
+
+
+def _assert_function_uses_indexes(admin: Conn, dsn: str, tenant: Tenant) -> None:
+    plans = executed_plans(admin, dsn, tenant, list(BENCH_QUERIES.values()))
     # Either the (tenant_id, tokens) GIN bitmap, or, for a term in 2%+ of the tenant's newest
     # documents, the walk of its (tenant_id, document_date) index; never a scan of the partition.
     walks = 0
