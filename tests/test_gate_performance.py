@@ -286,8 +286,9 @@ def test_pytest_args_point_at_the_gate_database(tmp_path: Path) -> None:
     settings = load_settings({})
     dsn = "host=127.0.0.1 port=5 user=postgres password=secret dbname=postgres"
     args = pytest_args(settings, "tiny", tmp_path, BenchOptions(
-        rounds=20, database="harness_gate_1", dsn=dsn, junit=tmp_path / "j.xml"))
+        rounds=20, warmup=2.5, database="harness_gate_1", dsn=dsn, junit=tmp_path / "j.xml"))
     pairs = dict(zip(args, args[1:], strict=False))
+    assert pairs["--bench-load-warmup"] == "2.5"
     assert pairs["--bench-database"] == "harness_gate_1" and pairs["--harness-dsn"] == dsn
     assert pairs["--bench-results"] == str(tmp_path / "bench-results.json")
     assert pairs["--bench-rounds"] == "20" and pairs["--junitxml"] == str(tmp_path / "j.xml")
