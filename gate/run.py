@@ -194,7 +194,8 @@ def run_gate(settings: Settings, *, scale: str, examples: int, fail_on: str,
               "locust ramps up for about 5 s of it.")
 @click.option("--load-warmup", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Seconds of the same load after locust's ramp-up, before the measured "
-              "window (the budgets are for a warm server).")
+              "window, at least: it goes on while its p95 still falls, up to 6 times that "
+              "(the budgets are for a warm server).")
 @click.option("--bench-users", default="50,200", show_default=True,
               help="Locust user counts, comma-separated.")
 @_guarded

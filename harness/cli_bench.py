@@ -153,7 +153,8 @@ def run_pytest(args: list[str], root: Path, env: dict[str, str], *,
               "of it, which is not measured).")
 @click.option("--warmup", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Seconds of the same load after locust's ramp-up, before the measured "
-              "window (the budgets are for a warm server; its figures are recorded apart).")
+              "window, at least: it goes on while its p95 still falls, up to 6 times that "
+              "(the budgets are for a warm server; its figures are recorded apart).")
 @click.option("--users", default="50,200", show_default=True,
               help="Locust user counts, comma-separated.")
 @click.option("--load/--no-load", default=True, show_default=True,

@@ -32,6 +32,7 @@ from scenarios.performance.stats import (
     loglog_slope,
     percentile,
     regressions,
+    still_falling,
     summarize_ms,
     summarize_seconds,
 )
@@ -66,6 +67,18 @@ def test_summary_of_seconds_is_in_milliseconds() -> None:
     assert summary.p50 == pytest.approx(2.5)
     assert summary.max == pytest.approx(4.0)
     assert summary.metric("median") == summary.p50
+
+
+def test_a_warm_up_goes_on_while_its_p95_still_falls() -> None:
+    cold = [900.0] * 19 + [5000.0]  # p95 of a step still reading from disk: ~1,100 ms
+    warmer = [100.0] * 19 + [400.0]  # the next step: ~115 ms
+    assert still_falling(warmer, cold)
+    assert not still_falling(cold, warmer)  # slower again: warm, the load itself is the cause
+    assert not still_falling([100.0] * 20, [110.0] * 20)  # within a fifth: steady
+    assert still_falling([100.0] * 20, [130.0] * 20)
+    assert still_falling([100.0] * 20, [130.0] * 20, share=0.7) is False
+    assert not still_falling(warmer[:19], cold)  # 19 requests in a step: too few to tell
+    assert not still_falling([1.0] * 5, [100.0] * 5, min_count=6)
 
 
 def test_shipped_table_covers_every_query_and_is_valid() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,12 +61,14 @@ def test_run_is_the_gate_and_leaves_no_server(tmp_path: Path,
     assert perf["rls"] and perf["scaling"] and perf["histograms"] and perf["plans"]
     assert perf["load"]["users"] == 50 and perf["load"]["stats"] and perf["load"]["series"]
     # the gate's default warm-up (5 s of the same load) ran, apart from the measured window
-    assert perf["load"]["warmup_seconds"] == 5.0 and perf["load"]["warmup_requests"] > 0
+    # (at least 5 s, at most 30 s: longer only while its p95 was still falling)
+    assert 5.0 <= perf["load"]["warmup_seconds"] <= 30.0 + 1.0
+    assert perf["load"]["warmup_requests"] > 0 and perf["load"]["warmup_steady"] is not None
     run_dir = reports / "latest"
     assert (run_dir / "report.html").is_file() and (run_dir / "junit.xml").is_file()
     assert (run_dir / "bench" / "bench-results.json").is_file()
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert 'id="chart-load"' in html and "a warm-up of 5 s under the same load" in html
+    assert 'id="chart-load"' in html and re.search(r"a warm-up of \d+ s under the same load", html)
     left = subprocess.run(["pgrep", "-f", f"{own_tmp}/harness-pg-"], capture_output=True,
                           text=True)
     assert left.stdout.split() == [], "a server was left running"

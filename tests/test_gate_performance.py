@@ -221,7 +221,7 @@ def test_the_warm_up_is_kept_apart_and_its_failures_counted(tmp_path: Path) -> N
     for pid, (warm, measured) in enumerate([([900.0, 700.0], [2.0, 4.0]), ([500.0], [3.0])]):
         data = {"timings": {"q": measured}, "errors": {},
                 "window": {"start": 100.0, "end": 104.0, "steady": True},
-                "warmup": {"seconds": 10.0, "timings": {"q": warm},
+                "warmup": {"seconds": 10.0 + 7.5 * pid, "steady": not pid, "timings": {"q": warm},
                            "errors": {"q: OperationalError": 1} if pid else {}}}
         (tmp_path / f"w.{pid}.json").write_text(json.dumps(data), encoding="utf-8")
     result = summarize(tmp_path, "w", steady_seconds=0.0)
@@ -231,11 +231,14 @@ def test_the_warm_up_is_kept_apart_and_its_failures_counted(tmp_path: Path) -> N
     assert (warm["requests"], warm["errors"]) == (4, 1)
     assert warm["error_kinds"] == {"q: OperationalError": 1}
     assert warm["queries"]["q"]["n"] == 3 and warm["aggregated"]["max"] == 900.0
+    # the longest warm-up of the processes; steady only if every process became steady
+    assert (warm["seconds"], warm["steady"]) == (17.5, False)
     run = {**result, "users": 50, "seconds": 30, "spawn_rate": 10.0, "ramp_seconds": 5.0,
-           "warmup_seconds": 10.0}
+           "warmup_seconds": 17.5}
     text = "\n".join(bench_report.lines({"scale": "tiny", "load": {"locust_50": run}}))
-    assert ("locust_50: 50 users, 30 s (ramp-up 5.0 s at 10.0 users/s, warm-up 10 s: 4 requests,"
-            " 1 errors, p95 " in text) and ", measured 4.0 s), 3 requests" in text
+    assert ("locust_50: 50 users, 30 s (ramp-up 5.0 s at 10.0 users/s, warm-up 18 s (still"
+            " warming at its limit): 4 requests, 1 errors, p95 " in text), text
+    assert ", measured 4.0 s), 3 requests" in text
 
 
 @pytest.mark.parametrize("text", ["[]", '{"schema": 1}', '{"schema_version": 1}', "{"])

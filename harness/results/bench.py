@@ -246,7 +246,9 @@ def _load(load: Document, run: BenchFiles) -> LoadTest | None:
                     measured_seconds=round(measured, 3) if measured else None,
                     warmup_seconds=_number(entry.get("warmup_seconds")),
                     warmup_requests=int(warm["requests"]) if "requests" in warm else None,
-                    warmup_p95_ms=_number(warm_total.get("p95")))
+                    warmup_p95_ms=_number(warm_total.get("p95")),
+                    warmup_steady=warm.get("steady"),
+                    warmup_max_seconds=_number(entry.get("warmup_max_seconds")))
 
 
 def _crosscheck(entry: Document) -> CrossCheck | None:

@@ -322,6 +322,8 @@ class LoadTest:
     warmup_seconds: float | None = None  # the same load before that window, kept apart
     warmup_requests: int | None = None
     warmup_p95_ms: float | None = None  # the cold start: shown, never held to a budget
+    warmup_steady: bool | None = None  # it ended as the p95 stopped falling (False: at its limit)
+    warmup_max_seconds: float | None = None  # its limit
 
     @property
     def failure_ratio(self) -> float:

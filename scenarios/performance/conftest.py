@@ -14,7 +14,8 @@ Options (pytest scenarios/performance ...):
   --bench-load-seconds S    duration of each locust / pgbench run (default 30, at least 4:
                             locust ramps up for a quarter of it, at most 5 s)
   --bench-load-warmup S     seconds of the same load after the ramp-up, before the measured
-                            window (default 10; its figures are recorded apart: the budgets
+                            window, at least (default 10; longer while its p95 still falls,
+                            up to 6 times that; its figures are recorded apart: the budgets
                             are for a warm server)
   --bench-users LIST        locust user counts (default 50,200)
   --bench-baseline FILE     a previous bench-results.json: fail when a query's median grew

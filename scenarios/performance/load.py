@@ -6,11 +6,14 @@ starts no web UI, and the workload's DSN is the local cluster's. Runs are bounde
 (``-t``) and by a hard subprocess timeout. See locustfile.py for distributed mode.
 
 Users are spawned over a ramp-up of ``RAMP_SECONDS`` (at most a quarter of a short run), then
-run the same load for ``warmup`` seconds (default ``WARMUP_SECONDS``; added to the run, its
-figures kept apart as ``warmup``: the budgets are for a warm server, see locustfile.py), and
-only what follows is measured: the raw timings, locust's own statistics (reset at the end of
-the warm-up, so that its "Aggregated" line covers the same requests as the per-query lines)
-and the throughput, which is the requests over the window each locust process measured.
+run the same load for a warm-up of ``warmup`` seconds at least (default ``WARMUP_SECONDS``),
+longer while the load's p95 still falls step by step, up to ``WARMUP_LIMIT_FACTOR`` times that
+(its figures kept apart as ``warmup``: the budgets are for a warm server, see locustfile.py),
+and only what follows is measured, for the run's ``seconds`` less the ramp-up: the raw timings,
+locust's own statistics (reset at the end of the warm-up, so that its "Aggregated" line covers
+the same requests as the per-query lines) and the throughput, which is the requests over the
+window each locust process measured. locust stops itself once that is measured; ``-t`` is the
+longest the run may take.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RAMP_SECONDS = 5.0  # the ramp-up of a long run
 RAMP_SHARE = 0.25  # ... and of a short one, as a share of its duration
 MIN_SECONDS = 4  # 1 s of ramp-up, 3 s measured
-WARMUP_SECONDS = 10  # the same load after the ramp-up, before the measured window
+WARMUP_SECONDS = 10  # the same load after the ramp-up, before the measured window (at least)
+WARMUP_LIMIT_FACTOR = 6  # ... and at most this many times that, while it is not yet steady
 
 
 class LoadDurationError(ValueError):
@@ -53,12 +57,15 @@ def ramp(users: int, seconds: int) -> tuple[float, float]:
 
 
 def write_workload(dataset: BenchDataset, mix: Mapping[str, int], path: Path, *,
-                   pool_size: int, wait: tuple[float, float], warmup: float = 0.0) -> Path:
+                   pool_size: int, wait: tuple[float, float], warmup: float = 0.0,
+                   warmup_max: float | None = None, measure: float | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "dsn": dataset.app_dsn, "today": dataset.today.isoformat(),
         "tsqueries": dict(dataset.tsqueries), "mix": dict(mix), "pool_size": pool_size,
-        "wait": list(wait), "warmup": warmup, "out": str(path.with_suffix("")),
+        "wait": list(wait), "warmup": warmup,
+        "warmup_max": warmup if warmup_max is None else warmup_max, "measure": measure,
+        "out": str(path.with_suffix("")),
         "tenants": [{**dataclasses.asdict(t), "rows": dict(t.rows)} for t in dataset.tenants],
     }
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
@@ -70,27 +77,34 @@ def run_locust(dataset: BenchDataset, *, users: int, seconds: int, mix: Mapping[
                directory: Path, pool_size: int | None = None,
                wait: tuple[float, float] = (0.1, 0.5),
                warmup: float = WARMUP_SECONDS) -> dict[str, Any]:
-    """One headless run of ``seconds`` plus ``warmup``; returns per-query p50/p95/p99 from the
+    """One headless run of ``seconds`` plus the warm-up (``warmup`` seconds, up to
+    WARMUP_LIMIT_FACTOR times that while not steady); returns per-query p50/p95/p99 from the
     raw timings, errors, rps (over the measured window, after the ramp-up and the warm-up),
-    and the warm-up's own figures under ``warmup``."""
+    and the warm-up's own figures under ``warmup`` (with how long it took)."""
     if warmup < 0:
         raise LoadDurationError(f"a warm-up of {warmup:g} s: give 0 or more seconds")
     spawn_rate, ramp_seconds = ramp(users, seconds)
+    warmup_max = warmup * WARMUP_LIMIT_FACTOR
     workload = write_workload(dataset, mix, directory / f"workload-{users}.json",
-                              pool_size=pool_size or users, wait=wait, warmup=warmup)
+                              pool_size=pool_size or users, wait=wait, warmup=warmup,
+                              warmup_max=warmup_max, measure=seconds - ramp_seconds)
     for stale in directory.glob(f"{workload.stem}.*.json"):
         stale.unlink()
+    limit = math.ceil(seconds + warmup_max) + 5  # locust stops itself before (MEASURE)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-           "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{math.ceil(seconds + warmup)}s",
+           "-u", str(users), "-r", f"{spawn_rate:g}", "-t", f"{limit}s",
            "--stop-timeout",
            "10", "--reset-stats", "--only-summary", "--loglevel", "WARNING",
            "--csv", str(directory / f"locust-{users}")]
     env = {**os.environ, "HARNESS_BENCH_WORKLOAD": str(workload),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=seconds + warmup + 120)
+                          timeout=limit + 120)
     result = summarize(directory, workload.stem, steady_seconds=seconds - ramp_seconds)
-    result.update(users=users, seconds=seconds, warmup_seconds=warmup, spawn_rate=spawn_rate,
+    took = result["warmup"].get("seconds")
+    result.update(users=users, seconds=seconds, spawn_rate=spawn_rate,
+                  warmup_seconds=warmup if took is None else took,
+                  warmup_min_seconds=warmup, warmup_max_seconds=warmup_max,
                   ramp_seconds=round(ramp_seconds, 2), pool_size=pool_size or users,
                   exit_code=done.returncode, stderr_tail=done.stderr.strip().splitlines()[-5:])
     return result
@@ -107,10 +121,15 @@ def summarize(directory: Path, stem: str, *, steady_seconds: float) -> dict[str,
     warm_timings: dict[str, list[float]] = {}
     warm_errors: dict[str, int] = {}
     rps, windows, steady = 0.0, [], True
+    warm_seconds: list[float] = []
+    warm_steady: list[bool | None] = []
     files = sorted(directory.glob(f"{stem}.*.json"))
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
         warm = data.get("warmup") or {}
+        if "steady" in warm:  # written by a locustfile whose warm-up ends when steady
+            warm_seconds.append(float(warm["seconds"]))
+            warm_steady.append(warm["steady"])
         for name, values in (warm.get("timings") or {}).items():
             warm_timings.setdefault(name, []).extend(values)
         for name, number in (warm.get("errors") or {}).items():
@@ -132,7 +151,12 @@ def summarize(directory: Path, stem: str, *, steady_seconds: float) -> dict[str,
         "steady": steady and bool(windows),
         # the cold start, shown (never held to the budgets, which are for a warm server);
         # its failures count like any other
-        "warmup": _figures(warm_timings, warm_errors),
+        "warmup": {**_figures(warm_timings, warm_errors),
+                   # the longest any process warmed up; steady: every process became steady
+                   # (False: one hit the limit; None: a run that ended inside its warm-up)
+                   **({"seconds": max(warm_seconds),
+                       "steady": (None if None in warm_steady else all(warm_steady))}
+                      if warm_seconds else {})},
     }
 
 

@@ -58,7 +58,10 @@ def _scaling_lines(scaling: Mapping[str, Any]) -> Iterator[str]:
 def _load_lines(load: Mapping[str, Any]) -> Iterator[str]:
     for name, run in load.items():
         warm = run.get("warmup") or {}
-        warmup = (f", warm-up {_f(run.get('warmup_seconds'), 0)} s: {warm.get('requests')}"
+        settled = {True: " (steady)", False: " (still warming at its limit)"}.get(
+            warm.get("steady"), "")
+        warmup = (f", warm-up {_f(run.get('warmup_seconds'), 0)} s{settled}:"
+                  f" {warm.get('requests')}"
                   f" requests, {warm.get('errors')} errors, p95"
                   f" {_f((warm.get('aggregated') or {}).get('p95'))} ms"
                   if run.get("warmup_seconds") else "")

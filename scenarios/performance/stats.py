@@ -122,6 +122,16 @@ def loglog_slope(points: Sequence[tuple[float, float]]) -> ScalingFit | None:
     return ScalingFit(slope=sxy / sxx, points=len(usable), rows_span=max(rows) / min(rows))
 
 
+def still_falling(last: Sequence[float], before: Sequence[float], *, share: float = 0.8,
+                  min_count: int = 20) -> bool:
+    """Whether latency is still coming down: the p95 of ``last`` (the latest step of a load's
+    timings) is below ``share`` of the p95 of ``before`` (the step before it). With fewer than
+    ``min_count`` timings in either step there is too little to tell, and it is not."""
+    if min(len(last), len(before)) < min_count:
+        return False
+    return percentile(last, 95) < share * percentile(before, 95)
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
     """numerator / denominator, or None when the denominator is 0 (no buffers touched)."""
     return numerator / denominator if denominator else None

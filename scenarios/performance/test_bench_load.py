@@ -52,7 +52,8 @@ def test_locust_mixed_workload(users: int, bench_dataset: BenchDataset,
     print(f"\nlocust {users} users: {result['requests']} requests, {_rate(result)}, "
           f"{result['errors']} errors {result['error_kinds']}; {_warmup_line(result)}")
     assert result["processes"] >= 1, f"locust wrote no timings: {result['stderr_tail']}"
-    assert result["rps"] is not None, f"no request completed after the ramp-up: {result}"
+    assert result["rps"] is not None, ("no request completed after the ramp-up and the "
+                                       f"warm-up: {result}")
     assert result["errors"] == 0, f"failed requests: {result['error_kinds']}"
     warm = result["warmup"]
     assert warm["errors"] == 0, f"failed requests in the warm-up: {warm['error_kinds']}"
@@ -74,7 +75,9 @@ def _warmup_line(result: dict[str, Any]) -> str:
         return "no warm-up"
     worst = max(warm["queries"].items(), key=lambda item: item[1]["p95"], default=None)
     slowest = "" if worst is None else f", slowest p95 {worst[0]} {worst[1]['p95']:.1f} ms"
-    return (f"warm-up {result['warmup_seconds']:g} s: {warm['requests']} requests, "
+    settled = {True: "steady", False: "still warming at its limit",
+               None: "ended inside the run's warm-up"}.get(warm.get("steady"), "")
+    return (f"warm-up {result['warmup_seconds']:g} s ({settled}): {warm['requests']} requests, "
             f"{warm['errors']} errors{slowest}")
 
 

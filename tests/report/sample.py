@@ -180,7 +180,7 @@ def load_test(rng: np.random.Generator) -> LoadTest:
              LoadStat("Aggregated", 15000, 3, 250.3, 9.0, 26.0, 45.0, 11.7))
     return LoadTest(50, 10.0, 60.0, series, stats, max_failure_ratio=0.001, ramp_seconds=5.0,
                     measured_seconds=55.0, warmup_seconds=10.0, warmup_requests=1641,
-                    warmup_p95_ms=812.5)
+                    warmup_p95_ms=812.5, warmup_steady=True, warmup_max_seconds=60.0)
 
 
 def plans() -> tuple[Plan, ...]:
