@@ -25,6 +25,7 @@ from datasets.skeleton import NEVER
 _NO_BENEFIT_GROUPS = frozenset({"criminal", "juvenile", "advisory"})
 _NO_BENEFIT_AREAS = frozenset({"親権", "遺言", "少年事件", "刑事弁護"})
 _ERA_NAMES = {"R": "令和", "H": "平成"}
+OPEN_STATUSES = frozenset({"受任", "進行中"})  # app.case_assignments.case_open (V020)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +180,9 @@ def generate_case_people(ctx: Ctx, users: Users, clients: People, cases: Cases,
         "id": uuids(rng, len(pairs)), "case_id": [cases.ids[p[0]] for p in pairs],
         "user_id": [users.ids[p[1]] for p in pairs],
         "role": ["lawyer" if users.kinds[p[1]] == "lawyer" else "staff" for p in pairs],
-        "is_lead": [p[2] for p in pairs], "created_at": at,
+        "is_lead": [p[2] for p in pairs],
+        # what the V020 trigger (skipped by the loader) derives: the case is 受任 or 進行中
+        "case_open": [sk.status[p[0]] in OPEN_STATUSES for p in pairs], "created_at": at,
         "created_by": [users.ids[cases.team[p[0]][0]] for p in pairs], "updated_at": at,
         "updated_by": [users.ids[cases.team[p[0]][0]] for p in pairs], "version": [1] * len(pairs),
     }

@@ -154,6 +154,10 @@ def _business(conn: psycopg.Connection[Any], t: str, users: int, cases: int,
         conn.execute(statement, params)
 
 
+# case_assignments.case_open, which the V020 trigger (off here) would derive from the case
+_CASE_OPEN = """EXISTS (SELECT FROM app.cases c WHERE c.tenant_id = %(t)s
+                          AND c.id = md5(%(ts)s || '/k/' || g)::uuid
+                          AND c.status IN ('受任', '進行中') AND c.deleted_at IS NULL)"""
 _BUSINESS_SQL: Sequence[str] = (
     # clients: individuals and companies
     """INSERT INTO app.clients (tenant_id, id, kind, name, prefecture, created_at, updated_at)
@@ -185,15 +189,17 @@ _BUSINESS_SQL: Sequence[str] = (
                                         WHEN r < 0.70 THEN '取下げ' ELSE '終結' END AS status
                               FROM (SELECT random() + g * 0 AS r) q) x""",
     # a lead lawyer per case (user index = 10 k + 0..3 is a lawyer); staff on half the cases
-    """INSERT INTO app.case_assignments (tenant_id, id, case_id, user_id, role, is_lead)
+    """INSERT INTO app.case_assignments (tenant_id, id, case_id, user_id, role, is_lead,
+                                        case_open)
        SELECT %(t)s, md5(%(ts)s || '/a/' || g)::uuid, md5(%(ts)s || '/k/' || g)::uuid,
               md5(%(ts)s || '/u/' || (10 * (g %% greatest(%(nu)s / 10, 1)) + (g / 7) %% 4))::uuid,
-              'lawyer', true
+              'lawyer', true, """ + _CASE_OPEN + """
          FROM generate_series(0, %(n)s - 1) g""",
-    """INSERT INTO app.case_assignments (tenant_id, id, case_id, user_id, role, is_lead)
+    """INSERT INTO app.case_assignments (tenant_id, id, case_id, user_id, role, is_lead,
+                                        case_open)
        SELECT %(t)s, md5(%(ts)s || '/s/' || g)::uuid, md5(%(ts)s || '/k/' || g)::uuid,
               md5(%(ts)s || '/u/' || (10 * (g %% greatest(%(nu)s / 10, 1)) + 6))::uuid,
-              'staff', false
+              'staff', false, """ + _CASE_OPEN + """
          FROM generate_series(0, %(n)s - 1, 2) g""",
     # hearings: weekdays, 10:00-15:30 JST, from a year ago to half a year ahead
     """INSERT INTO app.hearings (tenant_id, id, case_id, hearing_type, starts_at, ends_at,

@@ -10,9 +10,11 @@ DROP TABLE app.deadlines;
 DROP FUNCTION app_private.deadlines_fill_due();
 DROP TABLE app.hearings;
 DROP TABLE app.case_assignments;
+DROP FUNCTION app_private.case_assignments_case_open();
 DROP TABLE app.case_parties;
 DROP TABLE app.case_status_history;
 DROP TABLE app.cases;
+DROP FUNCTION app_private.cases_case_open();
 DROP FUNCTION app_private.cases_history();
 DROP FUNCTION app_private.cases_guard();
 

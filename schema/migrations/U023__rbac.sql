@@ -21,7 +21,7 @@ DROP TABLE app.team_members, app.teams, app.rbac_effective_grants, app.rbac_user
 DROP FUNCTION app.rbac_is_admin();
 DROP FUNCTION app.visible_cases(uuid, text, text[], integer, timestamptz, uuid);
 DROP FUNCTION app.visible_case_ids(uuid, text);
-DROP FUNCTION app_private.case_visibility(uuid, uuid, text);
+DROP FUNCTION app_private.case_visibility(uuid, uuid, text, boolean);
 DROP FUNCTION app.has_permission(uuid, text, regclass, uuid);
 DROP FUNCTION app_private.rbac_users_derive();
 DROP FUNCTION app_private.rbac_user_derive();

@@ -644,6 +644,8 @@ CREATE TABLE app.case_assignments (
     user_id     uuid        NOT NULL,
     role        text        NOT NULL CHECK (role IN ('lawyer', 'staff')),
     is_lead     boolean     NOT NULL DEFAULT false,  -- 主任弁護士
+    -- The case is open (受任 or 進行中, not deleted): kept by triggers (below), never by hand.
+    case_open   boolean     NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
     created_by  uuid        DEFAULT app.current_user_id(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
@@ -662,6 +664,49 @@ CREATE UNIQUE INDEX case_assignments_lead_key ON app.case_assignments (tenant_id
     WHERE is_lead AND deleted_at IS NULL;
 CREATE INDEX case_assignments_user_idx ON app.case_assignments (tenant_id, user_id);
 CALL app_private.secure_tenant_table('app.case_assignments');
+
+-- case_open: which of a user's assignments are on open cases, known without reading the cases.
+-- The RBAC case list of open cases (V023 app.visible_cases) then probes only those: an
+-- associate at large holds 776 assignments, 165 of them on open cases, and each probe of a
+-- case is a B-tree descent (~1.8 us). It is derived, so it is always computed: on every
+-- insert and update of an assignment from its case (a client cannot set it), and on every
+-- change of a case's openness for all its assignments.
+CREATE FUNCTION app_private.case_assignments_case_open()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.case_open := coalesce((SELECT c.status IN ('受任', '進行中') AND c.deleted_at IS NULL
+                                 FROM app.cases c
+                                WHERE c.tenant_id = NEW.tenant_id AND c.id = NEW.case_id), false);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION app_private.case_assignments_case_open() IS
+    'BEFORE INSERT/UPDATE on app.case_assignments: case_open from the case, whatever was given.';
+CREATE TRIGGER case_assignments_case_open BEFORE INSERT OR UPDATE ON app.case_assignments
+    FOR EACH ROW EXECUTE FUNCTION app_private.case_assignments_case_open();
+
+CREATE FUNCTION app_private.cases_case_open()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- The assignments' own trigger reads the case as it now is.
+    UPDATE app.case_assignments a SET case_open = NOT a.case_open
+     WHERE a.tenant_id = NEW.tenant_id AND a.case_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION app_private.cases_case_open() IS
+    'AFTER UPDATE on app.cases that opens or closes a case: recomputes its assignments'' case_open.';
+CREATE TRIGGER cases_case_open AFTER UPDATE OF status, deleted_at ON app.cases
+    FOR EACH ROW
+    WHEN ((OLD.status IN ('受任', '進行中') AND OLD.deleted_at IS NULL)
+          IS DISTINCT FROM (NEW.status IN ('受任', '進行中') AND NEW.deleted_at IS NULL))
+    EXECUTE FUNCTION app_private.cases_case_open();
 
 -- 期日. Courts sit on weekdays within 9:00-17:00 Japan time (national holidays and the year-end
 -- closure need a calendar and are not checked here).

@@ -452,6 +452,43 @@ def test_assignments_and_parties(a_b: tuple[TenantSession, ...], case_of_a: uuid
                      "VALUES (app.current_tenant_id(), %s, 6)", (case_of_a,))
 
 
+def test_assignments_know_whether_their_case_is_open(a_b: tuple[TenantSession, ...],
+                                                     tenant_pair: tuple[Tenant, Tenant]) -> None:
+    """case_assignments.case_open is derived from the case by triggers, as the application
+    (legal_app, under the policies): set on insert, recomputed whenever the case opens or
+    closes or is deleted, and never what a client writes into it."""
+    s, user = a_b[0], tenant_pair[0].user_id
+
+    def case_open(case: uuid.UUID) -> bool:
+        with s.transaction() as conn:
+            return bool(one(conn, "SELECT case_open FROM app.case_assignments WHERE case_id = %s",
+                            (case,)))
+
+    with s.transaction() as conn:
+        case, other = add_case(conn, add_client(conn)), add_case(conn, add_client(conn))
+        for c in (case, other):
+            conn.execute("INSERT INTO app.case_assignments (tenant_id, case_id, user_id, role,"
+                         " case_open) VALUES (app.current_tenant_id(), %s, %s, 'lawyer', false)",
+                         (c, user))
+    assert case_open(case)  # 受任: open, whatever the insert said
+    with s.transaction() as conn:
+        conn.execute("UPDATE app.case_assignments SET case_open = false WHERE case_id = %s",
+                     (case,))
+    assert case_open(case)
+    seen = []
+    for status in ("進行中", "和解", "終結"):
+        assert set_status(s, case, status) == 1
+        seen.append(case_open(case))
+    assert seen == [True, False, False]
+    with s.transaction() as conn:
+        conn.execute("UPDATE app.case_assignments SET case_open = true WHERE case_id = %s",
+                     (case,))
+    assert not case_open(case)
+    with s.transaction() as conn:
+        conn.execute("SELECT app.soft_delete('app.cases', %s)", (other,))
+    assert not case_open(other)
+
+
 # --- conflict-of-interest search -------------------------------------------------------------
 
 

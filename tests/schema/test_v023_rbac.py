@@ -457,8 +457,39 @@ def test_conditions_agree_between_has_permission_and_visible_case_ids(
             page = {r[0] for r in s.fetch("SELECT id FROM app.visible_cases(%s, p_limit => 500)",
                                           (user,))}
             assert page == expected, (condition, scope)
+            # open cases only: the assignments' case_open flags (V020) stand in for the cases
+            open_cases = {r[0] for r in s.fetch(
+                "SELECT id FROM app.cases WHERE status IN ('受任', '進行中')"
+                " AND app.has_permission(%s, 'cases.read', 'app.cases', id)", (user,))}
+            open_page = {r[0] for r in s.fetch(
+                "SELECT id FROM app.visible_cases(%s, 'cases.read', ARRAY['受任', '進行中'], 500)",
+                (user,))}
+            assert open_page == open_cases, (condition, scope)
             sizes.append(len(expected))
     assert 0 in sizes and max(sizes) >= 6  # some grant opened nothing, some opened much
+
+
+def test_an_assignees_list_of_open_cases_probes_only_open_ones(
+        harness_db: Conn, firm: tuple[Tenant, TenantSession]) -> None:
+    """The lawyer's list without conditions (the static path of visible_cases): asked for open
+    cases, it takes the ids of open cases from the assignments' case_open flags (V020); closed
+    and unassigned cases stay out, and other statuses still come from every assignment."""
+    a, s = firm
+    user = scoped_user(harness_db, a, s, "cases.read", "assigned")
+    cases = [add_case(harness_db, a) for _ in range(4)]
+    for case in cases:
+        assign(harness_db, a, case, user)
+    close_case(harness_db, cases[0])
+    add_case(harness_db, a)  # open, not assigned
+
+    def page(statuses: str | None) -> set[Any]:
+        return {r[0] for r in s.fetch("SELECT id FROM app.visible_cases(%s, 'cases.read',"
+                                      f" {statuses or 'NULL'}, 50)", (user,))}
+
+    assert page("ARRAY['受任', '進行中']") == set(cases[1:])
+    assert page("ARRAY['進行中']") == set()  # none is 進行中 (the closed one went through it)
+    assert page("ARRAY['終結']") == {cases[0]}
+    assert page(None) == set(cases)
 
 
 def test_visible_cases_pages_newest_first_by_status(
